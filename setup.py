@@ -1,0 +1,46 @@
+"""Packaging for PRISM, driven by settings.ini (nbdev 2 style, without pkg_resources)."""
+from configparser import ConfigParser
+import setuptools, shlex
+
+cfg = ConfigParser(delimiters=['='])
+cfg.read('settings.ini', encoding='utf-8')
+cfg = cfg['DEFAULT']
+
+for o in 'version description keywords author author_email copyright user lib_name git_url'.split():
+    assert o in cfg, f'missing expected setting: {o}'
+
+licenses = {'mit': ('MIT License', 'OSI Approved :: MIT License')}
+statuses = ['Planning', 'Pre-Alpha', 'Alpha', 'Beta', 'Production/Stable', 'Mature', 'Inactive']
+py_versions = '3.11 3.12'.split()
+
+requirements = shlex.split(cfg.get('requirements', ''))
+dev_requirements = shlex.split(cfg.get('dev_requirements', ''))
+lic = licenses[cfg['license'].lower()]
+min_python = cfg['min_python']
+scripts = [s.strip() for s in cfg.get('console_scripts', '').split('\n') if s.strip()]
+
+setuptools.setup(
+    name=cfg['lib_name'].replace('_', '-'),
+    license=lic[0],
+    classifiers=[
+        'Development Status :: ' + str(int(cfg['status'])) + ' - ' + statuses[int(cfg['status'])],
+        'Intended Audience :: ' + cfg['audience'].title(),
+        'Natural Language :: ' + cfg['language'].title(),
+        'License :: ' + lic[1],
+    ] + ['Programming Language :: Python :: ' + o for o in py_versions],
+    url=cfg['git_url'],
+    packages=setuptools.find_packages(include=['prism', 'prism.*']),
+    include_package_data=True,
+    install_requires=requirements,
+    extras_require={'dev': dev_requirements},
+    python_requires='>=' + min_python,
+    long_description=open('README.md', encoding='utf-8').read(),
+    long_description_content_type='text/markdown',
+    zip_safe=False,
+    entry_points={'console_scripts': scripts, 'nbdev': [f"{cfg['lib_name']}={cfg['lib_name']}._modidx:d"]},
+    version=cfg['version'],
+    description=cfg['description'],
+    keywords=cfg['keywords'],
+    author=cfg['author'],
+    author_email=cfg['author_email'],
+)
