@@ -9,7 +9,7 @@ cfg = cfg['DEFAULT']
 for o in 'version description keywords author author_email copyright user lib_name git_url'.split():
     assert o in cfg, f'missing expected setting: {o}'
 
-licenses = {'mit': ('MIT License', 'OSI Approved :: MIT License')}
+licenses = {'mit': 'MIT'}  # SPDX expression
 statuses = ['Planning', 'Pre-Alpha', 'Alpha', 'Beta', 'Production/Stable', 'Mature', 'Inactive']
 py_versions = '3.11 3.12'.split()
 
@@ -21,12 +21,11 @@ scripts = [s.strip() for s in cfg.get('console_scripts', '').split('\n') if s.st
 
 setuptools.setup(
     name=cfg['lib_name'].replace('_', '-'),
-    license=lic[0],
+    license=lic,
     classifiers=[
         'Development Status :: ' + str(int(cfg['status'])) + ' - ' + statuses[int(cfg['status'])],
         'Intended Audience :: ' + cfg['audience'].title(),
         'Natural Language :: ' + cfg['language'].title(),
-        'License :: ' + lic[1],
     ] + ['Programming Language :: Python :: ' + o for o in py_versions],
     url=cfg['git_url'],
     packages=setuptools.find_packages(include=['prism', 'prism.*']),
