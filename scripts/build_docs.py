@@ -39,6 +39,13 @@ def _use_output_files(proc: Path):
         t2 = pat.sub(lambda m: names[m.group(1)], t)
         if t2 != t: f.write_text(t2, encoding='utf-8')
 
+def _strip_remote_imports(out: Path):
+    "Drop CSS `@import`s of remote fonts: the site must work offline and not tell a font host who reads it."
+    for f in out.rglob('*.css'):
+        t = f.read_text(encoding='utf-8')
+        t2 = re.sub(r'@import\s+url\(\s*["\']?https?://[^)]*\)\s*;?', '', t)
+        if t2 != t: f.write_text(t2, encoding='utf-8')
+
 def build(out: Path = ROOT/'_docs', quiet: bool = False) -> Path:
     os.chdir(ROOT)
     from nbdev.config import get_config
@@ -60,6 +67,7 @@ def build(out: Path = ROOT/'_docs', quiet: bool = False) -> Path:
     if not built.is_dir(): raise RuntimeError(f'smalldocs wrote no site into {built}')
     if out.exists(): shutil.rmtree(out)
     shutil.move(str(built), str(out))
+    _strip_remote_imports(out)
     if not quiet: print(f'site written to {out.relative_to(ROOT)}/ ({sum(1 for _ in out.rglob("*.html"))} pages) in {time.time()-t0:.0f}s')
     return out
 

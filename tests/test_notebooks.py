@@ -6,7 +6,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 NBS = sorted(p for p in (ROOT/'nbs').rglob('*.ipynb') if not any(s.startswith(('_', '.')) for s in p.relative_to(ROOT/'nbs').parts))
-MODULE_NBS = [p for p in NBS if re.match(r'^\d', p.name)]
+MODULE_NBS = [p for p in NBS if re.match(r'^\d', p.name) and p.parent == ROOT/'nbs']
 IMPORT = re.compile(r'^\s*(import|from)\s+\S+', re.M)
 
 

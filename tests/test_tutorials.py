@@ -1,0 +1,58 @@
+"Tutorials (nbs/tutorials/): the shape workshops rely on. They run under nbval with the other notebooks."
+import ast, json, re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TUTORIALS = sorted((ROOT/'nbs'/'tutorials').glob('*.ipynb'))
+
+
+def cells(nb): return json.loads(nb.read_text(encoding='utf-8'))['cells']
+def src(c): return ''.join(c['source'])
+def directives(c): return [l.strip() for l in src(c).splitlines() if re.match(r'^\s*#\s*\|', l)]
+
+
+def test_there_are_tutorials():
+    assert TUTORIALS, 'no notebooks in nbs/tutorials/'
+
+
+@pytest.mark.parametrize('nb', TUTORIALS, ids=lambda p: p.name)
+def test_title_summary_and_no_exports(nb):
+    "A tutorial opens with `# Title` and a `> summary`, and exports nothing (it is not part of the package)."
+    cs = cells(nb)
+    assert cs[0]['cell_type'] == 'markdown' and re.match(r'^# \S', src(cs[0])), f'{nb.name}: first cell must be the `# Title`'
+    assert re.search(r'^> \S', src(cs[0]), re.M), f'{nb.name}: the title cell needs a one-line `> summary`'
+    for i, c in enumerate(cs):
+        bad = [d for d in directives(c) if re.match(r'#\s*\|\s*(default_exp|export|exports|exporti)\b', d)]
+        assert not bad, f'{nb.name} cell {i}: tutorials export nothing, found {bad}'
+
+
+@pytest.mark.parametrize('nb', TUTORIALS, ids=lambda p: p.name)
+def test_exercises_with_hidden_solutions(nb):
+    """Two or three exercises at the end, each solution a code cell folded on the site (`#| code-fold: true`) and
+    collapsed in Jupyter (`jupyter.source_hidden`), that runs (nbval executes it) and checks its answer."""
+    cs = cells(nb)
+    start = next((i for i, c in enumerate(cs) if c['cell_type'] == 'markdown' and re.search(r'^#+ Exercises', src(c), re.M)), None)
+    assert start is not None, f'{nb.name}: no `## Exercises` section'
+    sols = [c for c in cs[start:] if c['cell_type'] == 'code']
+    assert 2 <= len(sols) <= 3, f'{nb.name}: expected 2 or 3 exercise solutions after `## Exercises`, found {len(sols)}'
+    for c in sols:
+        first = src(c).splitlines()[0] if src(c) else ''
+        assert any(re.match(r'#\s*\|\s*code-fold:\s*true', d) for d in directives(c)), f'{nb.name}: solution {first!r} lacks `#| code-fold: true`'
+        assert c.get('metadata', {}).get('jupyter', {}).get('source_hidden') is True, \
+            f'{nb.name}: solution {first!r} is not collapsed in Jupyter (cell metadata jupyter.source_hidden); ' \
+            'settings.ini needs `allowed_cell_metadata_keys = jupyter` so nbdev_clean keeps it'
+        body = ast.parse('\n'.join(l for l in src(c).splitlines() if not l.lstrip().startswith(('%', '!'))))
+        checks = [n for n in ast.walk(body) if isinstance(n, ast.Assert) or
+                  (isinstance(n, ast.Call) and getattr(n.func, 'id', '') in ('test_eq', 'test_close', 'test_fail'))]
+        assert checks, f'{nb.name}: solution {first!r} checks nothing (add an assert or test_eq)'
+
+
+@pytest.mark.parametrize('nb', TUTORIALS, ids=lambda p: p.name)
+def test_no_skipped_or_slow_cells(nb):
+    "A tutorial runs top to bottom as a workshop would run it: no `#| slow`, `#| eval: false` or NBVAL_SKIP cells."
+    for i, c in enumerate(cells(nb)):
+        if c['cell_type'] != 'code': continue
+        bad = [d for d in directives(c) if re.match(r'#\s*\|\s*(slow|eval:\s*false)', d)] + (['NBVAL_SKIP'] if 'NBVAL_SKIP' in src(c) else [])
+        assert not bad, f'{nb.name} cell {i}: {bad}'
