@@ -1,0 +1,81 @@
+"""Efficiency table of PRISM's deployable forms, measured in one run on real UTD-MHAD test clips.
+
+For a trained ST-GCN and a trained LSTM (UTD-MHAD cross-subject, non-private, same preprocessing as `prism reproduce`)
+this runs `prism.optimization.optimize_model`: fp32 eager, fp32 TorchScript, int8 (FX static with and without the
+Linear graph aggregation for the ST-GCN; dynamic for the LSTM) and ONNX Runtime fp32, each checked against fp32, then
+timed on the same clip with the same thread count. It writes
+
+    results/optimization/efficiency.json   (command, machine, load average, date, torch version, threads, both tables)
+    results/optimization/efficiency.csv    (one row per model and form)
+    results/optimization/<model>/...       (the artefacts, a table.csv and optimization.json per model)
+
+Models come from the checkpoints `prism reproduce` writes (results/benchmarks/checkpoints/utd_<kind>_epsnone_s0) when present,
+else they are trained here (non-private, --epochs epochs, seed 0) and saved there.
+
+    PRISM_DATA=/path/to/data python bench/bench_efficiency.py [--threads 1] [--reps 200] [--epochs 8]
+"""
+from __future__ import annotations
+import argparse, os, sys, time
+from pathlib import Path
+import pandas as pd
+import torch
+
+from prism.benchmarks import load_protocol, make_loader, run_experiment, stamp, write_json_atomic, run_name
+from prism.optimization import load_checkpoint, optimize_model
+from prism.models import model_cost
+
+REPO = Path(__file__).resolve().parents[1]
+
+def get_model(kind:str, data:dict, ckdir:Path, epochs:int):
+    stem = ckdir / run_name("utd", kind, None, 0)
+    if Path(f"{stem}.json").exists():
+        m, card = load_checkpoint(stem)
+        return m, f"checkpoint {stem.relative_to(REPO)} (accuracy {card['accuracy']:.4f}, {card.get('hparams', {}).get('num_epochs')} epochs)"
+    r, m = run_experiment(data, "utd", kind, None, 0, epochs=epochs, checkpoint=stem, return_model=True,
+                          command=" ".join(["python"] + sys.argv))
+    return m.eval(), f"trained here: {epochs} epochs, non-private, seed 0 (accuracy {r['accuracy']:.4f}); saved to {stem.relative_to(REPO)}"
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--threads", type=int, default=1); p.add_argument("--reps", type=int, default=200)
+    p.add_argument("--warmup", type=int, default=20); p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--epochs", type=int, default=8); p.add_argument("--models", default="stgcn,lstm")
+    p.add_argument("--out", default=str(REPO / "results" / "optimization"))
+    p.add_argument("--checkpoints", default=str(REPO / "results" / "benchmarks" / "checkpoints"))
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    load_before = os.getloadavg()
+    t0 = time.perf_counter()
+    data = load_protocol("utd")
+    (xtr, ytr), (xte, yte) = data["train"], data["test"]
+    rows, per_model = [], {}
+    for kind in a.models.split(","):
+        model, source = get_model(kind, data, Path(a.checkpoints), a.epochs)
+        # calibration: training clips only
+        res = optimize_model(model, make_loader(xtr, ytr, 64), make_loader(xte, yte, 64), model_name=f"utd_{kind}",
+                             out_dir=a.out, threads=a.threads, warmup=a.warmup, reps=a.reps, batch_size=a.batch,
+                             command=" ".join(["python"] + sys.argv))
+        t = res["table"].reset_index()
+        t.insert(0, "model", kind)
+        rows.append(t)
+        per_model[kind] = {"source": source, "cost": model_cost(model, xte.shape[1:]), "recommended": res["recommended"],
+                           "dir": str(Path(res["dir"]).relative_to(REPO)) if Path(res["dir"]).is_absolute() else str(res["dir"])}
+        print(f"{kind}: {source}\n{res['table'][['accuracy', 'latency_median_ms', 'latency_p95_ms', 'speedup_vs_fp32', 'size_ratio_vs_fp32']].round(3).to_string()}\n"
+              f"recommended: {res['recommended']}", flush=True)
+    table = pd.concat(rows, ignore_index=True)
+    load_after = os.getloadavg()
+    out = Path(a.out)
+    tmp = out / "efficiency.csv.tmp"; table.to_csv(tmp, index=False); os.replace(tmp, out / "efficiency.csv")
+    s = stamp(" ".join(["python"] + sys.argv))
+    write_json_atomic(out / "efficiency.json", {**s, "data": "UTD-MHAD cross-subject test clips (subjects 2,4,6,8)",
+        "preprocessing": {"layout": data["layout"], "spec": data["spec"], "frames": data["frames"]},
+        "threads": a.threads, "reps": a.reps, "warmup": a.warmup, "throughput_batch": a.batch,
+        "load_average_1_5_15min": {"before": load_before, "after": load_after},
+        "load_note": ("the machine was shared with other jobs during this run (load average above the core count): "
+                      "absolute times are inflated and noisier; ratios within one model's table were measured back to back"
+                      if max(load_before[0], load_after[0]) > (os.cpu_count() or 1) * 0.75 else "machine otherwise idle"),
+        "seconds": round(time.perf_counter() - t0, 1), "models": per_model, "table": table.to_dict(orient="records")})
+    print(f"wrote {out / 'efficiency.json'} in {time.perf_counter() - t0:.0f} s")
+
+if __name__ == "__main__":
+    main()

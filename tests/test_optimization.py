@@ -1,0 +1,120 @@
+"prism.optimization: the exact aggregation rewrite, int8, TorchScript/ONNX round trips, the optimisation table, checkpoints and their refusals."
+import json, os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from prism.benchmarks import make_loader
+from prism.models import LSTMBaseline, STGCN_PRISM
+from prism.optimization import (LinearGraphConv, OnnxModel, STGCNCore, checkpoint_paths, export_onnx, export_torchscript,
+                                load_checkpoint, model_config, optimize_stgcn_model, quantize_dynamic_lstm,
+                                quantize_static_int8, save_checkpoint)
+
+
+@pytest.fixture(scope="module")
+def setup():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(16, 9, 16, 15)).astype(np.float32)
+    y = np.arange(16) % 4
+    torch.manual_seed(0)
+    stgcn = STGCN_PRISM(num_joints=15, in_channels=9, num_classes=4, layout="prism15", channels=(8, 16)).eval()
+    lstm = LSTMBaseline(num_joints=15, in_channels=9, num_classes=4, hidden_size=16).eval()
+    return X, y, stgcn, lstm
+
+
+def no_tmp(d: Path): return not [p for p in Path(d).rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_linear_aggregation_is_exact(setup):
+    X, _, stgcn, _ = setup
+    x = torch.from_numpy(X)
+    with torch.no_grad():
+        assert torch.allclose(STGCNCore(stgcn)(x), stgcn(x), atol=1e-5)
+        assert torch.allclose(STGCNCore(stgcn, linear_aggregation=False)(x), stgcn(x), atol=1e-6)
+    assert isinstance(STGCNCore(stgcn).blocks[1].gcn, LinearGraphConv)
+
+
+def test_int8(setup):
+    X, y, stgcn, lstm = setup
+    q = quantize_static_int8(stgcn, make_loader(X, y, 8))
+    with torch.no_grad():
+        ref, out = stgcn(torch.from_numpy(X)), q(torch.from_numpy(X))
+    assert out.shape == ref.shape and (out - ref).abs().max() < 0.25 * ref.abs().max() + 0.05
+    with pytest.raises(ValueError, match="yielded no clips"): quantize_static_int8(stgcn, [])
+    with pytest.raises(TypeError, match="needs an STGCN_PRISM"): quantize_static_int8(lstm, X)
+    lq = quantize_dynamic_lstm(lstm)
+    with torch.no_grad(): assert torch.allclose(lq(torch.from_numpy(X)), lstm(torch.from_numpy(X)), atol=0.05)
+    with pytest.raises(TypeError, match="needs an LSTMBaseline"): quantize_dynamic_lstm(stgcn)
+
+
+@pytest.mark.parametrize("which", ["stgcn", "lstm"])
+def test_torchscript_and_onnx_round_trips(setup, tmp_path, which):
+    X, _, stgcn, lstm = setup
+    m = stgcn if which == "stgcn" else lstm
+    one = torch.from_numpy(X[:1])
+    ts = export_torchscript(m, one, tmp_path / "m.pt")
+    back = torch.jit.load(str(ts["path"]))
+    with torch.no_grad(): assert torch.allclose(back(one), m(one), atol=1e-4)
+    ox = export_onnx(m, one, tmp_path / "m.onnx")
+    om = OnnxModel(ox["path"], threads=1)
+    with torch.no_grad(): assert torch.allclose(om(torch.from_numpy(X)), m(torch.from_numpy(X)), atol=1e-4)  # dynamic batch
+    assert no_tmp(tmp_path) and sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx", "m.pt"]
+    with pytest.raises(FileNotFoundError, match="no ONNX file"): OnnxModel(tmp_path / "none.onnx")
+
+
+def test_optimize_table(setup, tmp_path):
+    X, y, stgcn, _ = setup
+    r = optimize_stgcn_model(stgcn, X, make_loader(X, y, 8), model_name="t", out_dir=tmp_path, reps=3, warmup=1, batch_size=4)
+    t = r["table"]
+    assert list(t.index) == ["fp32", "fp32 TorchScript", "int8 (FX static)", "int8 (FX static, einsum fp32)", "ONNX Runtime fp32"]
+    assert t.loc["fp32", "latency_ratio_vs_fp32"] == 1.0 and t.loc["ONNX Runtime fp32", "acc_change_points"] == 0.0
+    s = json.loads((tmp_path / "t" / "optimization.json").read_text())
+    assert s["recommended"] in t.index and "command" in s and s["threads"] == 1
+    assert (tmp_path / "t" / "table.csv").exists() and no_tmp(tmp_path)
+    with pytest.raises(TypeError, match="handles STGCN_PRISM and LSTMBaseline"):
+        optimize_stgcn_model(torch.nn.Linear(2, 2), X, make_loader(X, y, 8), out_dir=tmp_path)
+
+
+@pytest.mark.parametrize("which", ["stgcn", "lstm"])
+def test_checkpoint_round_trip(setup, tmp_path, which):
+    X, _, stgcn, lstm = setup
+    m = stgcn if which == "stgcn" else lstm
+    card = save_checkpoint(m, tmp_path / "ck_eps0.5", {"dataset": "synthetic", "epsilon": 0.5, "accuracy": 0.25,
+                                                       "ledger": {"epsilon_prv": 0.49, "epsilon_rdp": 0.6, "delta": 1e-5, "privacy_unit": "clip"}})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ck_eps0.5.json", "ck_eps0.5.md", "ck_eps0.5.safetensors"]
+    back, c = load_checkpoint(tmp_path / "ck_eps0.5.safetensors")
+    assert type(back) is type(m) and c["sha256"] == card["sha256"] and c["model"] == model_config(m)
+    x = torch.from_numpy(X[:2])
+    with torch.no_grad(): assert torch.equal(back(x), m(x))
+    load_checkpoint(tmp_path / "ck_eps0.5", type(m)(**{k: v for k, v in model_config(m).items() if k != "class"}
+                                                    | ({"channels": (8, 16), "strides": (1, 2)} if which == "stgcn" else {})))
+    assert "0.49" in (tmp_path / "ck_eps0.5.md").read_text()
+
+
+def test_checkpoint_refusals(setup, tmp_path):
+    _, _, stgcn, lstm = setup
+    stem = tmp_path / "ck"
+    save_checkpoint(stgcn, stem, {})
+    with pytest.raises(ValueError, match="class: card 'STGCN_PRISM', model 'LSTMBaseline'"): load_checkpoint(stem, lstm)
+    with pytest.raises(ValueError, match="in_channels: card 9, model 6"):
+        load_checkpoint(stem, STGCN_PRISM(num_joints=15, in_channels=6, num_classes=4, layout="prism15", channels=(8, 16)))
+    with pytest.raises(ValueError, match="num_classes: card 4, model 5"):
+        load_checkpoint(stem, STGCN_PRISM(num_joints=15, in_channels=9, num_classes=5, layout="prism15", channels=(8, 16)))
+    with pytest.raises(ValueError, match="layout: card 'prism15', model 'kinect20_utd'"):
+        load_checkpoint(stem, STGCN_PRISM(num_joints=20, in_channels=9, num_classes=4, channels=(8, 16)))
+    p = checkpoint_paths(stem)
+    card = json.loads(p["card"].read_text())
+    k = next(iter(card["tensors"])); card["tensors"][k] = [1, 2, 3]
+    p["card"].write_text(json.dumps(card))
+    with pytest.raises(ValueError, match=f"tensor {k!r}: card says \\[1, 2, 3\\]"): load_checkpoint(stem)
+    card["format"] = "other"; p["card"].write_text(json.dumps(card))
+    with pytest.raises(ValueError, match="not a PRISM model card"): load_checkpoint(stem)
+    save_checkpoint(stgcn, stem, {})
+    p["weights"].write_bytes(p["weights"].read_bytes() + b" ")
+    with pytest.raises(ValueError, match="sha256 differs"): load_checkpoint(stem)
+    p["weights"].unlink()
+    with pytest.raises(FileNotFoundError, match="weights file .*ck.safetensors is missing"): load_checkpoint(stem)
+    with pytest.raises(TypeError, match="no checkpoint config for Linear"): save_checkpoint(torch.nn.Linear(2, 2), tmp_path / "x")
+    assert no_tmp(tmp_path)
