@@ -1,0 +1,103 @@
+"Per-sample gradients, Opacus validation and input contracts of prism.models."
+import warnings
+import pytest
+import torch
+from torch import nn
+from opacus import GradSampleModule
+from opacus.validators import ModuleValidator
+from prism.models import STGCN_PRISM, LSTMBaseline, GraphConv, resolve_layout, model_cost
+
+warnings.filterwarnings("ignore", message="Full backward hook")
+
+def _loop_grads(model, x, y):
+    "Per-sample gradients by backpropagating one example at a time."
+    params = [p for p in model.parameters() if p.requires_grad]
+    per = [torch.autograd.grad(nn.functional.cross_entropy(model(x[i:i+1]), y[i:i+1]), params) for i in range(len(x))]
+    return [torch.stack([g[j] for g in per]) for j in range(len(params))]
+
+def _opacus_grads(model, x, y, mode):
+    gsm = GradSampleModule(model, loss_reduction="mean", force_functorch=(mode == "functorch"))
+    nn.functional.cross_entropy(gsm(x), y).backward()
+    out = [p.grad_sample.clone() for p in model.parameters() if p.requires_grad]
+    gsm._close()
+    return out
+
+def _small_stgcn():
+    torch.manual_seed(0)
+    return STGCN_PRISM(num_joints=15, in_channels=6, num_classes=4, channels=(8, 16, 16), temporal_kernel=3, dropout=0.0).double()
+
+def _small_lstm():
+    torch.manual_seed(0)
+    return LSTMBaseline(num_joints=15, in_channels=3, num_classes=4, hidden_size=8, num_layers=2).double()
+
+@pytest.mark.parametrize("mode", ["hooks", "functorch"])
+@pytest.mark.parametrize("make,c", [(_small_stgcn, 6), (_small_lstm, 3)])
+def test_per_sample_gradients_match_explicit_loop(make, c, mode):
+    torch.manual_seed(1)
+    x, y = torch.randn(5, c, 10, 15, dtype=torch.float64), torch.tensor([0, 1, 2, 3, 1])
+    ref = _loop_grads(make(), x, y)
+    got = _opacus_grads(make(), x, y, mode)
+    assert len(ref) == len(got) and len(ref) > 4
+    # Opacus scales by the batch size under loss_reduction="mean": per-sample grads of the per-sample loss
+    for r, g in zip(ref, got):
+        assert g.shape == r.shape
+        assert torch.allclose(g, r, atol=1e-6, rtol=1e-6), (g - r).abs().max()
+
+def test_float32_per_sample_gradients_close():
+    torch.manual_seed(0)
+    m = STGCN_PRISM(num_joints=20, in_channels=9, num_classes=27, channels=(16, 32), temporal_kernel=5)
+    x, y = torch.randn(3, 9, 16, 20), torch.tensor([0, 5, 26])
+    for r, g in zip(_loop_grads(m, x, y), _opacus_grads(m, x, y, "hooks")):
+        assert torch.allclose(g, r, atol=1e-5, rtol=1e-4)
+
+@pytest.mark.parametrize("model", [
+    STGCN_PRISM(num_joints=33, in_channels=4, num_classes=101),
+    STGCN_PRISM(num_joints=20, in_channels=9, num_classes=27, partition="uniform"),
+    STGCN_PRISM(num_joints=15, in_channels=9, num_classes=27, partition="distance", channels=(8,)),
+    LSTMBaseline(num_joints=20, in_channels=9, num_classes=27, bidirectional=True, num_layers=2)])
+def test_opacus_validator_strict(model):
+    assert ModuleValidator.validate(model, strict=True) == []
+
+def test_no_batchnorm_no_inplace():
+    for m in [STGCN_PRISM(), LSTMBaseline()]:
+        assert not any(isinstance(x, nn.modules.batchnorm._BatchNorm) for x in m.modules())
+        assert not any(getattr(x, "inplace", False) for x in m.modules())
+
+def test_seed_contract_and_layouts():
+    m = STGCN_PRISM(num_joints=33, in_channels=4, num_classes=101)
+    assert m.layout.name == "mediapipe33" and m(torch.randn(2, 4, 20, 33)).shape == (2, 101)
+    assert STGCN_PRISM(num_joints=20, in_channels=3, num_classes=5).layout.name == "kinect20_utd"
+    assert STGCN_PRISM(num_joints=15, in_channels=3, num_classes=5).layout.name == "prism15"
+    assert resolve_layout(20, "kinect20_msr").name == "kinect20_msr"
+    with pytest.raises(ValueError, match="num_joints=25 has no default layout"): STGCN_PRISM(num_joints=25)
+    with pytest.raises(ValueError, match="has 33 joints but num_joints=20"): STGCN_PRISM(num_joints=20, layout="mediapipe33")
+    with pytest.raises(ValueError, match="strides has 1 entries"): STGCN_PRISM(channels=(8, 16), strides=(1,))
+    with pytest.raises(ValueError): STGCN_PRISM(partition="nope")
+
+@pytest.mark.parametrize("make", [lambda: STGCN_PRISM(num_joints=15, in_channels=3, num_classes=4, channels=(8, 8)),
+                                  lambda: LSTMBaseline(num_joints=15, in_channels=3, num_classes=4, hidden_size=8)])
+def test_input_contract(make):
+    m = make().eval()
+    x = torch.randn(2, 3, 12, 15)
+    assert m(x).shape == (2, 4)
+    assert torch.allclose(m(x.unsqueeze(-1)), m(x), atol=1e-6)
+    two = torch.stack([x, x], -1)                     # two identical bodies average to the same logits
+    assert torch.allclose(m(two), m(x), atol=1e-5)
+    with pytest.raises(ValueError, match="expects in_channels=3"): m(torch.randn(2, 4, 12, 15))
+    with pytest.raises(ValueError, match="expects num_joints=15"): m(torch.randn(2, 3, 12, 14))
+    with pytest.raises(ValueError, match=r"\(N, C, T, V\)"): m(torch.randn(3, 12, 15))
+
+def test_graph_is_a_buffer_and_aggregation_matches_dense_formula():
+    A = torch.rand(3, 6, 6)
+    g = GraphConv(2, 4, A).double()
+    x = torch.randn(2, 2, 5, 6, dtype=torch.float64)
+    y = g(x)
+    z = g.conv(x).view(2, 3, 4, 5, 6)
+    ref = sum(z[:, k] @ A[k].double() for k in range(3))
+    assert torch.allclose(y, ref)
+    assert "A" in dict(g.named_buffers()) and "A" not in dict(g.named_parameters())
+
+def test_model_cost():
+    c = model_cost(STGCN_PRISM(num_joints=20, in_channels=9, num_classes=27), (9, 32, 20))
+    assert c["params"] == sum(p.numel() for p in STGCN_PRISM(num_joints=20, in_channels=9, num_classes=27).parameters())
+    assert 1e6 < c["flops"] < 1e9
