@@ -41,13 +41,25 @@ def render(nb_path: Path = ROOT/'nbs'/'index.ipynb') -> str:
         elif cell['cell_type'] == 'code':
             lines = [l for l in src.splitlines() if not re.match(r'^\s*#\s*\|', l)]
             if any(re.match(r'^\s*#\s*\|\s*hide\b', l) for l in src.splitlines()): continue
+            echo = not any(re.match(r'^\s*#\s*\|\s*echo\s*:\s*false', l) for l in src.splitlines())
             code = '\n'.join(lines).strip()
-            if code: parts.append(f"```python\n{code}\n```")
+            if code and echo: parts.append(f"```python\n{code}\n```")
             for o in cell.get('outputs', []):
                 t = _text_output(o)
                 if isinstance(t, tuple): parts.append(t[1].strip())
                 elif t.strip(): parts.append(f"```\n{t.rstrip()}\n```")
-    return '\n\n'.join(p for p in parts if p) + '\n'
+    text = '\n\n'.join(p for p in parts if p) + '\n'
+    return _site_links_to_notebooks(text)
+
+def _site_links_to_notebooks(text: str) -> str:
+    "Links to docs pages (`pose.html`) become links to their notebooks (`nbs/00_pose.ipynb`), which work on the repository."
+    nbs = {}
+    for nb in (ROOT/'nbs').rglob('*.ipynb'):
+        rel = nb.relative_to(ROOT/'nbs')
+        if any(p.startswith(('_', '.')) for p in rel.parts): continue
+        page = rel.with_name(re.sub(r'^\d+[a-z]?_', '', rel.stem) + '.html').as_posix()
+        nbs[page] = 'nbs/' + rel.as_posix()
+    return re.sub(r'\]\(([\w/.-]+\.html)(#[\w-]*)?\)', lambda m: f"]({nbs.get(m.group(1), m.group(1))}{m.group(2) or ''})", text)
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

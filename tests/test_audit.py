@@ -1,0 +1,174 @@
+"Privacy audit: statistics with known answers, the bad-input matrix, and a tiny end-to-end `run_audit` on real UTD-MHAD."
+import json, math
+import numpy as np
+import pytest
+import torch
+
+from prism.audit import (roc_points, auc_score, tpr_at_fpr, mia_metrics, clopper_pearson, eps_lower_bound, max_eps_lower_bound,
+                         one_run_eps_lower_bound, logit_confidence, loss_scores, lira_scores, inclusion_matrix, bone_lengths,
+                         canonical_bone_lengths, normalize_bone_lengths, reid_probe, canary_audit, train_model, accountant_epsilon,
+                         run_audit, AuditMLP)
+
+
+def test_roc_and_auc_known_answers():
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=5000), rng.normal(size=5000)
+    assert abs(auc_score(a, b) - 0.5) < 0.02
+    assert auc_score(b + 100, b) == 1.0 and auc_score(b, b + 100) == 0.0
+    assert auc_score([1, 1], [1, 1]) == 0.5                       # ties count half
+    f, t, th = roc_points([0.9, 0.1], [0.5])
+    assert f.tolist() == [0, 0, 1, 1] and t.tolist() == [0, 0.5, 0.5, 1]
+    # AUC equals the trapezoid area under the empirical ROC
+    f, t, _ = roc_points(a + 0.5, b)
+    assert abs(np.trapz(t, f) - auc_score(a + 0.5, b)) < 1e-9
+
+
+def test_tpr_at_fpr_resolvability_and_value():
+    out = np.arange(1000.)
+    assert tpr_at_fpr(out + 0.5, out, 0.01) == pytest.approx(0.011)   # threshold 989: 11 members >= it, 10 non-members (1%)
+    assert math.isnan(tpr_at_fpr(out[:99], out[:99], 0.01))
+    m = mia_metrics(out + 0.5, out)
+    assert m["n_out"] == 1000 and m["min_resolvable_fpr"] == 0.001 and not math.isnan(m["tpr_at_0.1pct_fpr"])
+    with pytest.raises(ValueError, match="fpr must be in"): tpr_at_fpr(out, out, 0)
+
+
+def test_clopper_pearson():
+    lo, hi = clopper_pearson(5, 10)
+    assert 0.2 < lo < 0.5 < hi < 0.8
+    assert clopper_pearson(0, 20)[0] == 0.0 and clopper_pearson(20, 20)[1] == 1.0
+    lo, hi = clopper_pearson(np.array([0, 5]), np.array([10, 10]))
+    assert lo.shape == (2,)
+    # coverage: the one-sided upper bound holds in >= 95% of draws
+    rng = np.random.default_rng(0)
+    ks = rng.binomial(50, 0.3, 2000)
+    assert np.mean([clopper_pearson(k, 50)[1] >= 0.3 for k in ks]) >= 0.95
+    for bad, msg in [((3, 0), "n must be >= 1"), ((-1, 5), "k must be in 0..n"), ((1, 5, 0), "alpha must be in")]:
+        with pytest.raises(ValueError, match=msg): clopper_pearson(*bad)
+
+
+def test_eps_lower_bound_null_is_rarely_positive():
+    rng = np.random.default_rng(0)
+    positives = sum(eps_lower_bound(rng.normal(size=100), rng.normal(size=100))["eps_lb"] > 0 for _ in range(60))
+    assert positives <= 6                                     # alpha = 0.05 over the whole max: ~3 of 60 expected at most
+
+
+def test_eps_lower_bound_respects_a_known_dp_mechanism():
+    # randomized response is exactly eps-DP: member -> 1 w.p. e^eps/(1+e^eps), non-member -> 1 w.p. 1/(1+e^eps)
+    rng = np.random.default_rng(0)
+    for eps in (0.5, 1.0, 2.0):
+        p = math.exp(eps) / (1 + math.exp(eps))
+        si, so = (rng.random(20000) < p).astype(float), (rng.random(20000) < 1 - p).astype(float)
+        lb = eps_lower_bound(si, so, fractions=(0.3,))["eps_lb"]
+        assert 0.8 * eps < lb <= eps, (eps, lb)
+
+
+def test_eps_lower_bound_ceiling_and_delta():
+    r = eps_lower_bound(np.ones(100) + 1, np.zeros(100))
+    assert r["eps_lb"] == pytest.approx(r["max_possible"]) and r["tests"] == 2             # ties: only 2 distinct thresholds
+    assert r["max_possible"] == pytest.approx(max_eps_lower_bound(100, 100, n_thresholds=1))
+    rng = np.random.default_rng(0)
+    r = eps_lower_bound(rng.random(100) + 2, rng.random(100))      # distinct scores: all 8 thresholds
+    assert r["eps_lb"] == pytest.approx(r["max_possible"]) and r["max_possible"] == pytest.approx(max_eps_lower_bound(100, 100))
+    assert eps_lower_bound(np.ones(100) + 1, np.zeros(100), delta=0.5)["eps_lb"] < r["eps_lb"]
+    with pytest.raises(ValueError, match="delta must be in"): eps_lower_bound([1.], [0.], delta=1)
+    with pytest.raises(ValueError, match="scores_out must be a 1-D"): eps_lower_bound([1.], [[0.]])
+
+
+def test_one_run_bound():
+    assert one_run_eps_lower_bound(0, 0) == 0.0 and one_run_eps_lower_bound(50, 100) == 0.0
+    b = [one_run_eps_lower_bound(v, 100) for v in (70, 80, 90, 100)]
+    assert all(x < y for x, y in zip(b, b[1:])) and b[0] > 0
+    # validity: a pure eps-DP guesser (correct w.p. e^eps/(1+e^eps)) exceeds eps in <= 5% of runs
+    rng = np.random.default_rng(0); eps = 1.0
+    hits = rng.binomial(100, math.exp(eps) / (1 + math.exp(eps)), 300)
+    assert np.mean([one_run_eps_lower_bound(int(h), 100) > eps for h in hits]) <= 0.05
+    with pytest.raises(ValueError, match="need 0 <= correct <= guesses"): one_run_eps_lower_bound(3, 2)
+
+
+def test_logit_confidence_and_loss():
+    z = np.array([[100., 0., 0.], [0., 0., 0.]]); y = np.array([0, 2])
+    c = logit_confidence(z, y)
+    assert np.isfinite(c).all() and c[0] == pytest.approx(100 - math.log(2)) and c[1] == pytest.approx(math.log(1 / 2))
+    assert loss_scores(z, y)[1] == pytest.approx(-math.log(3))
+    with pytest.raises(ValueError, match="logits must be"): logit_confidence(z[0], y)
+
+
+def test_lira_matrix():
+    rng = np.random.default_rng(0)
+    N, M = 1000, 8
+    keep = inclusion_matrix(M, N, 0)
+    S = rng.normal(0, 2, N) + keep + rng.normal(0, 0.3, (M, N))
+    for online in (True, False):
+        for fv in (True, False):
+            s = lira_scores(S[0], S[1:], keep[1:], online=online, fix_variance=fv)
+            assert auc_score(s[keep[0]], s[~keep[0]]) > 0.8
+    # identical in/out distributions -> chance
+    S0 = rng.normal(0, 2, N) + rng.normal(0, 0.3, (M, N))
+    s = lira_scores(S0[0], S0[1:], keep[1:])
+    assert abs(auc_score(s[keep[0]], s[~keep[0]]) - 0.5) < 0.06
+    with pytest.raises(ValueError, match="need target"): lira_scores(S[0, :5], S[1:], keep[1:])
+    with pytest.raises(ValueError, match="in no shadow model"): lira_scores(S[0], S[1:], np.zeros_like(keep[1:]))
+    assert np.isfinite(lira_scores(S[0], S[1:], np.zeros_like(keep[1:]), online=False)).all()
+
+
+def test_bone_normalisation():
+    from prism.skeleton import get_layout
+    lay = get_layout("kinect20_utd")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(7, 20, 3)).astype(np.float32)
+    L = np.abs(rng.normal(size=20)); L[lay.center] = 0
+    xb = normalize_bone_lengths(x, lay, L)
+    np.testing.assert_allclose(bone_lengths(xb, lay), np.broadcast_to(L, (7, 20)), atol=1e-5)
+    np.testing.assert_allclose(xb[:, lay.center], x[:, lay.center])
+    # already canonical -> unchanged
+    np.testing.assert_allclose(normalize_bone_lengths(x, lay, bone_lengths(x, lay)[0])[0], x[0], atol=1e-5)
+    np.testing.assert_allclose(canonical_bone_lengths([x, x], lay), np.median(bone_lengths(x, lay), 0), atol=1e-6)
+    with pytest.raises(ValueError, match=r"lengths must have shape \(20,\)"): normalize_bone_lengths(x, lay, L[:3])
+    with pytest.raises(ValueError, match="positions must be"): normalize_bone_lengths(x[:, :5], lay, L)
+    with pytest.raises(ValueError, match="at least one sequence"): canonical_bone_lengths([], lay)
+
+
+def test_reid_probe_and_bad_input():
+    rng = np.random.default_rng(0)
+    subj = np.repeat(np.arange(4), 30); groups = np.tile(np.arange(6), 20)
+    F = rng.normal(size=(120, 5)) + subj[:, None] * 3.0
+    r = reid_probe(F, subj, groups)
+    assert r["accuracy"] > 0.9 and r["chance"] == 0.25 and r["ci_low"] < r["accuracy"] < r["ci_high"]
+    noise = reid_probe(rng.normal(size=(120, 5)), subj, groups)
+    assert noise["ci_low"] < 0.25 + 0.1
+    with pytest.raises(ValueError, match="need features"): reid_probe(F[:10], subj, groups)
+    F2 = F.copy(); F2[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN or inf"): reid_probe(F2, subj, groups)
+
+
+def test_train_model_dp_spends_at_most_target():
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 10)).astype(np.float32); y = rng.integers(0, 3, 200)
+    m, info = train_model(X, y, 3, epsilon=2.0, epochs=3, batch_size=50)
+    assert 0 < accountant_epsilon(info) <= 2.0 * 1.01 and info["noise_multiplier"] > 0
+    assert isinstance(m, AuditMLP)
+    with pytest.raises(ValueError, match="epsilon must be > 0"): train_model(X, y, 3, epsilon=0)
+
+
+def test_canary_audit_rejects_reused_examples():
+    X = np.zeros((20, 4), np.float32); y = np.zeros(20, int)
+    with pytest.raises(ValueError, match="also in train_idx"): canary_audit(X, y, 3, np.arange(10), np.arange(8, 16))
+    with pytest.raises(ValueError, match="at least 4 canaries"): canary_audit(X, y, 3, np.arange(10), np.arange(10, 12))
+
+
+def test_run_audit_tiny_end_to_end(data_root, tmp_path):
+    torch.set_num_threads(1)
+    s = run_audit(root=data_root, out_dir=tmp_path/"audit", epsilons=(None, 8), n_models=4, epochs=5, control_epochs=60,
+                  canaries=40, actions=[1, 2, 3, 4, 5, 6], command="pytest tiny audit", verbose=False)
+    files = sorted(p.name for p in (tmp_path/"audit").iterdir())
+    assert files == ["audit.json", "mia_roc.png", "reid.csv", "summary.csv"]      # no temporary leftovers
+    j = json.loads((tmp_path/"audit"/"audit.json").read_text())
+    assert j["command"] == "pytest tiny audit" and j["machine"]["cpu_cores"] and j["date"]
+    assert j["clips"] == 192 and j["actions"] == 6 and j["subjects"] == 8
+    for row in j["table"]:
+        assert row["bound_within_accountant"], row
+    dp = [r for r in j["table"] if r["epsilon_target"] == 8][0]
+    assert dp["accountant_epsilon"] <= 8 * 1.01
+    with pytest.raises(ValueError, match="action ids are 1..27"): run_audit(root=data_root, out_dir=None, actions=[99], verbose=False)
+    with pytest.raises(ValueError, match="model must be"): run_audit(root=data_root, out_dir=None, model="cnn", verbose=False)
