@@ -62,7 +62,10 @@ def build(out: Path = ROOT/'_docs', quiet: bool = False) -> Path:
     if not quiet: print(f'processed notebooks into {proc.relative_to(ROOT)}/ in {time.time()-t0:.0f}s')
     from smalldocs.site import build as sd_build
     site = sd_build(str(proc), quiet=quiet)
-    for w in site.warnings: print(f'warning: {w}', file=sys.stderr)
+    # expected: Quarto-only keys (output-file is applied above by renaming; commonmark/keep-md are for Quarto users)
+    known = re.compile(r'output-file is not read|format commonmark is not built|keep-md is ignored')
+    for w in site.warnings:
+        if not known.search(w): print(f'warning: {w}', file=sys.stderr)
     built = proc/cfg.doc_path.name
     if not built.is_dir(): raise RuntimeError(f'smalldocs wrote no site into {built}')
     if out.exists(): shutil.rmtree(out)

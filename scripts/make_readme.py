@@ -44,6 +44,8 @@ def render(nb_path: Path = ROOT/'nbs'/'index.ipynb') -> str:
             echo = not any(re.match(r'^\s*#\s*\|\s*echo\s*:\s*false', l) for l in src.splitlines())
             code = '\n'.join(lines).strip()
             if code and echo: parts.append(f"```python\n{code}\n```")
+            img = [m.group(1) for l in src.splitlines() for m in [re.match(r'^\s*#\s*\|\s*readme-image\s*:\s*(\S+)', l)] if m]
+            if img: parts.append(f"![{Path(img[0]).stem}]({img[0]})")
             for o in cell.get('outputs', []):
                 t = _text_output(o)
                 if isinstance(t, tuple): parts.append(t[1].strip())

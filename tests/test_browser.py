@@ -303,8 +303,6 @@ FRONT = """(() => {
   };
 })()"""
 
-@pytest.mark.xfail(strict=False, reason='issue 8: the front page does not yet show the privacy-utility plot and the '
-                   'results tables, nor link every stage and tutorial; remove this mark once it does')
 def test_front_page_shows_install_results_and_links(base_url, tab):
     "The index shows the install command, the privacy-utility plot and results tables, and links to every stage and tutorial."
     tab.open(base_url + 'index.html')
