@@ -18,6 +18,14 @@ from prism.pose import PoseConfig, PoseExtractor, jhmdb_clips, jhmdb_split, pose
 LOAD_AT_START = list(os.getloadavg())
 
 
+
+def load_note(load_start) -> str:
+    "What the 1-minute load average at the start says about other work on the machine."
+    cores = os.cpu_count() or 1
+    if load_start[0] < 0.75 * cores:
+        return f"no other heavy work at the start (1-min load average {load_start[0]:.2f} on {cores} cores); load averages recorded"
+    return f"shared machine: other jobs were using the CPU (1-min load average {load_start[0]:.2f} on {cores} cores at the start); load averages recorded"
+
 def machine() -> dict:
     cpu = ""
     try:
@@ -26,7 +34,7 @@ def machine() -> dict:
         pass
     return dict(cores=os.cpu_count(), cpu=cpu, platform=platform.platform(), python=platform.python_version(),
                 load_avg_start=LOAD_AT_START,
-                note="shared machine: other agents were using the CPU during the run; load averages recorded")
+                note=load_note(LOAD_AT_START))
 
 
 def subset(root) -> list:

@@ -15,6 +15,14 @@ import numpy as np
 from prism.pose import JHMDB_POSE_CONFIG, PoseConfig, extract_folder, jhmdb_clips, jhmdb_split, load_pose, pose_cache_dir, pose_flags
 
 
+
+def load_note(load_start) -> str:
+    "What the 1-minute load average at the start says about other work on the machine."
+    cores = os.cpu_count() or 1
+    if load_start[0] < 0.75 * cores:
+        return f"no other heavy work at the start (1-min load average {load_start[0]:.2f} on {cores} cores); load averages recorded"
+    return f"shared machine: other jobs were using the CPU (1-min load average {load_start[0]:.2f} on {cores} cores at the start); load averages recorded"
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--root", default=os.environ.get("PRISM_DATA"), help="data root (default: $PRISM_DATA)")
@@ -62,7 +70,7 @@ def main():
     doc = dict(command=" ".join([Path(sys.executable).name] + sys.argv),
                date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                machine=dict(cores=os.cpu_count(), platform=platform.platform(), load_avg_start=load0, load_avg_end=list(os.getloadavg()),
-                            note="shared 2-core machine: other agents were using the CPU during the run (see load averages)"),
+                            note=load_note(load0)),
                settings=cfg.key(), workers=args.workers, wall_s=round(s.wall_s, 1),
                videos=s.videos, extracted=s.extracted, cached=s.cached, failed=s.failed,
                frames_decoded=s.frames, frames_in_extracted_clips=total_frames,
