@@ -12,19 +12,13 @@ import argparse, csv, datetime, json, os, platform, sys, time
 from pathlib import Path
 import numpy as np
 
+from _machine import load_note  # bench/ is on sys.path when run as python bench/NAME.py
 from prism.pose import PoseConfig, PoseExtractor, jhmdb_clips, jhmdb_split, pose_joints
 
 
 LOAD_AT_START = list(os.getloadavg())
 
 
-
-def load_note(load_start) -> str:
-    "What the 1-minute load average at the start says about other work on the machine."
-    cores = os.cpu_count() or 1
-    if load_start[0] < 0.75 * cores:
-        return f"no other heavy work at the start (1-min load average {load_start[0]:.2f} on {cores} cores); load averages recorded"
-    return f"shared machine: other jobs were using the CPU (1-min load average {load_start[0]:.2f} on {cores} cores at the start); load averages recorded"
 
 def machine() -> dict:
     cpu = ""

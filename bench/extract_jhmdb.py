@@ -12,16 +12,10 @@ import argparse, csv, datetime, json, os, platform, resource, sys
 from pathlib import Path
 import numpy as np
 
+from _machine import load_note  # bench/ is on sys.path when run as python bench/NAME.py
 from prism.pose import JHMDB_POSE_CONFIG, PoseConfig, extract_folder, jhmdb_clips, jhmdb_split, load_pose, pose_cache_dir, pose_flags
 
 
-
-def load_note(load_start) -> str:
-    "What the 1-minute load average at the start says about other work on the machine."
-    cores = os.cpu_count() or 1
-    if load_start[0] < 0.75 * cores:
-        return f"no other heavy work at the start (1-min load average {load_start[0]:.2f} on {cores} cores); load averages recorded"
-    return f"shared machine: other jobs were using the CPU (1-min load average {load_start[0]:.2f} on {cores} cores at the start); load averages recorded"
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
