@@ -20,7 +20,8 @@ def main(argv=None):
     p.add_argument("--epochs", type=int, default=40)
     p.add_argument("--control-epochs", type=int, default=150, help="epochs of the overfit non-private canary model")
     p.add_argument("--canaries", type=int, default=200)
-    p.add_argument("--model", choices=("mlp", "stgcn"), default="mlp")
+    p.add_argument("--model", choices=("mlp", "stgcn", "stgcn_ft"), default="mlp",
+                   help="audit target: MLP on pooled features, a small ST-GCN trained end to end, or the deployed public-backbone ST-GCN with a private linear head")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1, help="torch threads")
     a = p.parse_args(argv)

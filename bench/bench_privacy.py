@@ -21,6 +21,7 @@ from prism.pose import normalize_pose
 from prism.skeleton import to_common
 from prism.kinematics import compute_channels, num_channels
 from prism.models import STGCN_PRISM, LSTMBaseline, model_cost
+from prism.benchmarks import clip_tensor as _clip_tensor
 from prism.privacy import (create_privacy_config, PrivacyPreservingTrainer, SkeletonAugment, extract_features,
                            LinearHead, format_ledger)
 
@@ -48,25 +49,14 @@ def write_json(path:Path, obj:dict):
     tmp.write_text(json.dumps(obj, indent=1, default=float)); os.replace(tmp, path)
 
 # ---------------------------------------------------------------- data
-def resample(x:np.ndarray, t:int) -> np.ndarray:
-    "Linear resampling of a (T, ...) sequence to t frames."
-    src = np.linspace(0, len(x) - 1, t)
-    i0 = np.floor(src).astype(int); i1 = np.minimum(i0 + 1, len(x) - 1); w = (src - i0).reshape(-1, *[1] * (x.ndim - 1))
-    return (1 - w) * x[i0] + w * x[i1]
-
 def clip_tensor(rec) -> np.ndarray:
-    "(C, T, V) float32: normalised pose -> common 15-joint layout -> T frames -> pos+vel+bone channels."
-    x = normalize_pose(rec.joints, rec.layout, center="first", scale=True, rotate=False)
-    x = to_common(x, rec.layout, LAYOUT)
-    x = resample(x.astype(np.float64), T)
-    c = compute_channels(x, LAYOUT, SPEC)
-    c[..., 3:6] *= 4.0  # velocities per resampled frame are small: bring them to the scale of positions
-    return c.transpose(2, 0, 1).astype(np.float32)
+    "(C, T, V) float32: normalised pose -> common 15-joint layout -> T frames -> pos+vel+bone channels (prism.benchmarks)."
+    return _clip_tensor(rec, LAYOUT, SPEC, T)
 
 def load(name:str) -> dict:
     "Tensors and labels of the cross-subject protocol (train, test) and the validation split of training subjects."
     CACHE.mkdir(parents=True, exist_ok=True)
-    f = CACHE / f"{name}_{LAYOUT}_{SPEC}_{T}.npz"
+    f = CACHE / f"{name}_{LAYOUT}_{SPEC}_{T}_v2.npz"
     if not f.exists():
         recs = load_utd_mhad() if name == "utd" else load_msr_action3d()
         tr, te = (utd_cross_subject if name == "utd" else msr_cross_subject)(recs)
@@ -95,20 +85,21 @@ def handcrafted(x:np.ndarray, segments:int=4) -> np.ndarray:
     return np.concatenate([seg.reshape(n, -1), x.std(2).reshape(n, -1)], 1).astype(np.float32)
 
 # ---------------------------------------------------------------- public pretraining
-def pretrained(public:str, channels=(64, 64, 128, 128), epochs=60, seed=0) -> Path:
+def pretrained(public:str, channels=(64, 64, 128, 128), epochs=60, seed=0, lr=0.1) -> Path:
     "An STGCN_PRISM trained non-privately on ALL of the public dataset (never sees the private one); cached."
-    f = CACHE / f"pretrain_{public}_{'-'.join(map(str, channels))}_{epochs}_s{seed}.pt"
+    f = CACHE / f"pretrain_{public}_{'-'.join(map(str, channels))}_{epochs}_s{seed}_lr{lr:g}_v2.pt"
     if f.exists(): return f
     d = load(public)
     torch.manual_seed(seed)
     m = STGCN_PRISM(num_joints=15, in_channels=num_channels(SPEC), num_classes=int(d["all_y"].max()) + 1,
                     layout=LAYOUT, channels=channels, dropout=0.1)
-    tr = PrivacyPreservingTrainer(m, None, lr=0.05, weight_decay=5e-4, augment=SkeletonAugment(rotate_deg=20, scale=0.15),
+    m.input_norm.fit(d["all_x"])   # public data: its statistics are public too
+    tr = PrivacyPreservingTrainer(m, None, lr=lr, weight_decay=5e-4, augment=SkeletonAugment(rotate_deg=20, scale=0.15),
                                   seed=seed, verbose=True, lr_schedule="cosine")
     t0 = time.perf_counter()
     r = tr.train(loader(d["all_x"], d["all_y"], 32, shuffle=True), None, num_epochs=epochs)
     torch.save(m.state_dict(), f)
-    write_json(f.with_suffix(".json"), {**stamp(), "public": public, "epochs": epochs, "channels": list(channels),
+    write_json(f.with_suffix(".json"), {**stamp(), "public": public, "epochs": epochs, "lr": lr, "channels": list(channels),
                                          "seconds": time.perf_counter() - t0, "final_train_acc": r["history"][-1]["train_acc"]})
     return f
 
@@ -133,10 +124,14 @@ def run(args) -> dict:
             m = STGCN_PRISM(num_joints=15, in_channels=num_channels(SPEC), num_classes=n_cls, layout=LAYOUT, channels=ch,
                             dropout=args.dropout)
             if args.method == "stgcn_ft":
-                sd = torch.load(pretrained(OTHER[args.dataset], ch), weights_only=True)
+                sd = torch.load(pretrained(OTHER[args.dataset], ch, lr=args.pretrain_lr), weights_only=True)
                 sd = {k: v for k, v in sd.items() if not k.startswith("head.")}
                 m.load_state_dict(sd, strict=False)
                 info["pretrained_on"] = OTHER[args.dataset]
+        if args.method != "stgcn_ft":   # a fine-tuned model keeps the statistics of its public pretraining
+            if args.norm == "public": m.input_norm.fit(load(OTHER[args.dataset])["all_x"])
+            elif args.norm == "train": m.input_norm.fit(xtr)   # a release of private statistics that epsilon does not cover
+        info["input_norm"] = "public pretraining" if args.method == "stgcn_ft" else args.norm
         info["cost"] = model_cost(m, xtr.shape[1:])
         aug = SkeletonAugment(rotate_deg=20, scale=0.15) if args.aug else None
         tr = PrivacyPreservingTrainer(m, cfg, lr=args.lr, optimizer=args.opt, weight_decay=args.wd, ema_decay=args.ema,
@@ -147,7 +142,7 @@ def run(args) -> dict:
         ch = tuple(int(c) for c in args.channels.split(","))
         pub = OTHER[args.dataset]
         base = STGCN_PRISM(num_joints=15, in_channels=num_channels(SPEC), num_classes=1, layout=LAYOUT, channels=ch)
-        sd = torch.load(pretrained(pub, ch), weights_only=True)
+        sd = torch.load(pretrain_file := pretrained(pub, ch, lr=args.pretrain_lr), weights_only=True)
         base.load_state_dict({k: v for k, v in sd.items() if not k.startswith("head.")}, strict=False)
         dp = load(pub)
         fpub = extract_features(base, loader(dp["all_x"], dp["all_y"], 256))[0]
@@ -156,7 +151,7 @@ def run(args) -> dict:
         fte = (extract_features(base, loader(xte, yte, 256))[0] - mu) / sd_
         if args.pca:
             ftr, fte = [torch.from_numpy(a) for a in public_pca(((fpub - mu) / sd_).numpy(), args.pca, ftr.numpy(), fte.numpy())]
-        info.update(pretrained_on=pub, feature_dim=int(ftr.shape[1]), pca_on_public=args.pca)
+        info.update(pretrained_on=pub, pretrain_file=pretrain_file.name, feature_dim=int(ftr.shape[1]), pca_on_public=args.pca)
         head = LinearHead(ftr.shape[1], n_cls, hidden=args.hidden)
         tr = PrivacyPreservingTrainer(head, cfg, lr=args.lr, optimizer=args.opt, weight_decay=args.wd, ema_decay=args.ema,
                                       seed=args.seed, verbose=False, lr_schedule=args.schedule, track_epsilon=False)
@@ -255,17 +250,20 @@ def main():
     r.add_argument("--hidden", type=int, default=0); r.add_argument("--pca", type=int, default=0); r.add_argument("--schedule", default="constant")
     r.add_argument("--tune", action="store_true", help="train on fit, evaluate on val (training subjects only)")
     r.add_argument("--threads", type=int, default=1); r.add_argument("--tag", default="")
+    r.add_argument("--pretrain-lr", type=float, default=0.1, help="learning rate of the public pretraining (linear_frozen, stgcn_ft)")
+    r.add_argument("--norm", choices=["public", "train", "none"], default="public",
+                   help="per-channel input standardisation from the other (public) dataset, the training split, or none")
     t = sub.add_parser("timing"); t.add_argument("--dataset", default="utd"); t.add_argument("--epochs", type=int, default=2)
     t.add_argument("--bs", type=int, default=64); t.add_argument("--physical", type=int, default=64)
     t.add_argument("--channels", default="32,64,64"); t.add_argument("--threads", type=int, default=1)
     s = sub.add_parser("summary")
     q = sub.add_parser("pretrain"); q.add_argument("--public", choices=["utd", "msr"], default="msr")
     q.add_argument("--channels", default="64,64,128,128"); q.add_argument("--epochs", type=int, default=60)
-    q.add_argument("--threads", type=int, default=1)
+    q.add_argument("--threads", type=int, default=1); q.add_argument("--lr", type=float, default=0.1)
     a = p.parse_args()
     if a.cmd == "pretrain":
         torch.set_num_threads(a.threads)
-        return print(pretrained(a.public, tuple(int(c) for c in a.channels.split(",")), a.epochs))
+        return print(pretrained(a.public, tuple(int(c) for c in a.channels.split(",")), a.epochs, lr=a.lr))
     {"run": run, "timing": timing, "summary": summary}[a.cmd](a)
 
 if __name__ == "__main__":

@@ -15,8 +15,8 @@ from scipy import stats
 from .skeleton import get_layout, Layout, to_common
 from .kinematics import compute_channels
 from .pose import normalize_pose
-from .data import load_utd_mhad, utd_cross_subject, get_data_root
-from .models import STGCN_PRISM
+from .data import load_utd_mhad, load_msr_action3d, utd_cross_subject, get_data_root
+from .models import STGCN_PRISM, InputNorm
 from .privacy import create_privacy_config, PrivacyPreservingTrainer
 
 # %% auto #0
@@ -24,8 +24,8 @@ __all__ = ['DEFAULT_FRACTIONS', 'ATTACKS', 'roc_points', 'auc_score', 'tpr_at_fp
            'eps_lower_bound', 'max_eps_lower_bound', 'one_run_eps_lower_bound', 'logit_confidence', 'loss_scores',
            'lira_scores', 'inclusion_matrix', 'bone_lengths', 'canonical_bone_lengths', 'normalize_bone_lengths',
            'clip_features', 'AuditMLP', 'noise_for_epsilon', 'train_model', 'accountant_epsilon', 'predict_logits',
-           'membership_inference', 'plot_roc', 'run_audit', 'plot_mia_rocs', 'canary_audit', 'reid_probe', 'embed',
-           'clip_tensors']
+           'membership_inference', 'plot_roc', 'LinearProbe', 'public_backbone_features', 'run_audit', 'plot_mia_rocs',
+           'canary_audit', 'reid_probe', 'embed', 'clip_tensors']
 
 # %% ../nbs/08_audit.ipynb #c7f830ed
 def _as_scores(x, name:str) -> np.ndarray:
@@ -425,6 +425,34 @@ def plot_roc(curves:dict, # label -> (scores_in, scores_out)
     ax.legend(fontsize=8, loc="lower right")
     return ax
 
+# %% ../nbs/08_audit.ipynb #f72be40e
+class LinearProbe(nn.Module):
+    "A linear classifier on fixed features; `features(x)` returns x (the embedding is the frozen backbone's)."
+    def __init__(self, in_features:int, # feature dimension D
+                 num_classes:int, # actions
+                ):
+        super().__init__()
+        self.head = nn.Linear(in_features, num_classes)
+        self.in_features, self.num_classes, self.feature_dim = in_features, num_classes, in_features
+
+    def features(self, x:torch.Tensor) -> torch.Tensor: return x
+    def forward(self, x:torch.Tensor) -> torch.Tensor: return self.head(x)
+
+def public_backbone_features(records:Sequence, # UTD-MHAD (private) records
+                             root:str|Path|None=None, # data root (MSR Action3D is read from it as the public dataset)
+                             bone_lengths:np.ndarray|None=None, # also return features of bone-normalised clips (`clip_tensors`)
+                             seed:int=0, # seed of the public pretraining
+                            ) -> tuple:
+    "(X, Xb): pooled features of a public-pretrained ST-GCN for `records`, standardised with public statistics (Xb None without bone_lengths)."
+    from prism.benchmarks import pretrain_public
+    msr = load_msr_action3d(root)
+    Xp = clip_tensors(msr)
+    backbone = pretrain_public({"public": {"name": "msr", "data": (Xp, np.array([r.label for r in msr]))}, "layout": "prism15"}, seed=seed)
+    f_pub = embed(backbone, Xp); mu, sd = f_pub.mean(0), f_pub.std(0) + 1e-6
+    X = ((embed(backbone, clip_tensors(records)) - mu) / sd).astype(np.float32)
+    Xb = None if bone_lengths is None else ((embed(backbone, clip_tensors(records, bone_lengths=bone_lengths)) - mu) / sd).astype(np.float32)
+    return X, Xb
+
 # %% ../nbs/08_audit.ipynb #aa9decb3
 def run_audit(root:str|Path|None=None, # data root (holds utd_mhad/); None reads PRISM_DATA
               out_dir:str|Path|None="results/audit", # where audit.json, summary.csv, reid.csv and the plots go; None: write nothing
@@ -433,7 +461,7 @@ def run_audit(root:str|Path|None=None, # data root (holds utd_mhad/); None reads
               epochs:int=40, # training epochs of every audited model
               control_epochs:int=150, # epochs of the deliberately overfit non-private canary model (the positive control)
               canaries:int=200, # canaries m (half inserted)
-              model:str="mlp", # "mlp": `AuditMLP` on pooled features; "stgcn": a small `STGCN_PRISM` on clips
+              model:str="mlp", # "mlp": `AuditMLP` on pooled features; "stgcn": a small `STGCN_PRISM` on clips; "stgcn_ft": a linear head on a public ST-GCN
               actions:Sequence[int]|None=None, # restrict to these 1-based UTD-MHAD action ids (quick runs); None: all 27
               delta:float=1e-5, # DP delta
               alpha:float=0.05, # confidence level of the bounds
@@ -442,7 +470,7 @@ def run_audit(root:str|Path|None=None, # data root (holds utd_mhad/); None reads
               verbose:bool=True, # print one line per step
              ) -> dict:
     "The whole privacy audit on UTD-MHAD: membership inference, canary epsilon lower bounds, re-identification and its mitigation."
-    if model not in ("mlp", "stgcn"): raise ValueError(f"model must be 'mlp' or 'stgcn', got {model!r}")
+    if model not in ("mlp", "stgcn", "stgcn_ft"): raise ValueError(f"model must be 'mlp', 'stgcn' or 'stgcn_ft', got {model!r}")
     say = print if verbose else (lambda *a, **k: None)
     recs = load_utd_mhad(root)
     if actions is not None:
@@ -459,9 +487,15 @@ def run_audit(root:str|Path|None=None, # data root (holds utd_mhad/); None reads
              "pose, bone-normalised": clip_features(recs, pose_only=True, bone_lengths=L),
              "kinematic, bone-normalised": clip_features(recs, bone_lengths=L)}
     if model == "mlp": X, Xb, model_fn = feats["kinematic"], feats["kinematic, bone-normalised"], None
+    elif model == "stgcn_ft":
+        X, Xb = public_backbone_features(recs, root, bone_lengths=L, seed=seed)
+        model_fn = lambda: LinearProbe(X.shape[1], C)
     else:
         X, Xb = clip_tensors(recs), clip_tensors(recs, bone_lengths=L)
-        model_fn = lambda: STGCN_PRISM(num_joints=X.shape[3], in_channels=X.shape[1], num_classes=C, layout="prism15", channels=(16, 32))
+        ref = InputNorm(X.shape[1]).fit(clip_tensors(load_msr_action3d(root)))   # input statistics of a public dataset
+        def model_fn():
+            m = STGCN_PRISM(num_joints=X.shape[3], in_channels=X.shape[1], num_classes=C, layout="prism15", channels=(16, 32))
+            m.input_norm.load_state_dict(ref.state_dict()); return m
     kw = dict(epochs=epochs, delta=delta, model_fn=model_fn)
     reid = []
     for name, F in feats.items():

@@ -12,7 +12,8 @@ from opacus.layers import DPLSTM
 from .skeleton import get_adjacency, get_layout
 
 # %% auto #0
-__all__ = ['DEFAULT_LAYOUTS', 'resolve_layout', 'GraphConv', 'STGCNBlock', 'STGCN_PRISM', 'model_cost', 'LSTMBaseline']
+__all__ = ['DEFAULT_LAYOUTS', 'resolve_layout', 'GraphConv', 'STGCNBlock', 'InputNorm', 'STGCN_PRISM', 'model_cost',
+           'LSTMBaseline']
 
 # %% ../nbs/04_models.ipynb #8027b61d
 DEFAULT_LAYOUTS = {33: "mediapipe33", 20: "kinect20_utd", 15: "prism15"}
@@ -86,6 +87,34 @@ class STGCNBlock(nn.Module):
         y = self.drop(self.norm2(self.tcn(y)))
         return self.act(y if self.res is None else y + self.res(x))
 
+# %% ../nbs/04_models.ipynb #c991322a
+class InputNorm(nn.Module):
+    "Fixed per-channel standardisation (x - mean) / std of (N, C, T, V[, M]) clips; statistics are buffers, never trained."
+    def __init__(self, channels:int, # channels C
+                ):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(channels))
+        self.register_buffer("std", torch.ones(channels))
+
+    def forward(self, x:torch.Tensor) -> torch.Tensor:
+        shape = (1, -1) + (1,) * (x.ndim - 2)
+        return (x - self.mean.view(shape)) / self.std.view(shape)
+
+    @torch.no_grad()
+    def fit(self, X, # (N, C, T, V[, M]) clips (array or tensor) to take the statistics from; NaN is ignored
+           ) -> "InputNorm":
+        "Set mean and std per channel from `X` (use public or training data: see below)."
+        X = torch.as_tensor(np.asarray(X), dtype=torch.float64)
+        if X.ndim not in (4, 5) or X.shape[1] != self.mean.numel():
+            raise ValueError(f"X must be (N, {self.mean.numel()}, T, V[, M]) clips, got shape {tuple(X.shape)}")
+        flat = X.transpose(0, 1).reshape(X.shape[1], -1)
+        ok = ~torch.isnan(flat)
+        if not ok.any(1).all(): raise ValueError("a channel has no finite values in X")
+        mean = torch.where(ok, flat, 0).sum(1) / ok.sum(1)
+        var = torch.where(ok, (flat - mean[:, None]) ** 2, 0).sum(1) / ok.sum(1)
+        self.mean.copy_(mean.float()); self.std.copy_(var.sqrt().clamp_min(1e-3).float())
+        return self
+
 # %% ../nbs/04_models.ipynb #b09d303c
 def _check_input(x:torch.Tensor, in_channels:int, num_joints:int) -> None:
     "Raise a ValueError naming the problem when `x` is not (N, C, T, V) or (N, C, T, V, M) with the model's C and V."
@@ -95,6 +124,14 @@ def _check_input(x:torch.Tensor, in_channels:int, num_joints:int) -> None:
         raise ValueError(f"input has {x.shape[1]} channels (dim 1) but the model expects in_channels={in_channels}")
     if x.shape[3] != num_joints:
         raise ValueError(f"input has {x.shape[3]} joints (dim 3) but the model expects num_joints={num_joints}")
+
+def _prepare(model:nn.Module, x:torch.Tensor) -> tuple:
+    "Check `x`, standardise its channels with `model.input_norm`, fold bodies into the batch: ((N*M, C, T, V), M)."
+    _check_input(x, model.in_channels, model.num_joints)
+    x = model.input_norm(x)
+    if x.ndim == 4: return x, 1
+    n, c, t, v, m = x.shape
+    return x.permute(0, 4, 1, 2, 3).reshape(n * m, c, t, v), m
 
 class STGCN_PRISM(nn.Module):
     "Spatial-temporal graph convolutional network sized for CPUs and trainable with Opacus (GroupNorm, no in-place ops)."
@@ -111,6 +148,7 @@ class STGCN_PRISM(nn.Module):
                 ):
         super().__init__()
         self.layout = resolve_layout(num_joints, layout)
+        self.input_norm = InputNorm(in_channels)
         self.num_joints, self.in_channels, self.num_classes = num_joints, in_channels, num_classes
         channels = tuple(int(c) for c in channels)
         if not channels: raise ValueError("channels must list at least one block width")
@@ -132,11 +170,7 @@ class STGCN_PRISM(nn.Module):
     def features(self, x:torch.Tensor # (N, C, T, V) or (N, C, T, V, M)
                 ) -> torch.Tensor: # (N, feature_dim) pooled clip embedding
         "Clip embeddings before the classification head (global average over frames, joints and bodies)."
-        _check_input(x, self.in_channels, self.num_joints)
-        m = 1
-        if x.ndim == 5:
-            n, c, t, v, m = x.shape
-            x = x.permute(0, 4, 1, 2, 3).reshape(n * m, c, t, v)
+        x, m = _prepare(self, x)
         for blk in self.blocks: x = blk(x)
         f = x.mean(dim=(2, 3))
         return f.view(-1, m, f.shape[-1]).mean(1)
@@ -172,6 +206,7 @@ class LSTMBaseline(nn.Module):
                 ):
         super().__init__()
         self.num_joints, self.in_channels, self.num_classes = num_joints, in_channels, num_classes
+        self.input_norm = InputNorm(in_channels)
         self.lstm = DPLSTM(in_channels * num_joints, hidden_size, num_layers=num_layers, batch_first=True,
                            bidirectional=bidirectional, dropout=dropout if num_layers > 1 else 0.0)
         self.feature_dim = hidden_size * (2 if bidirectional else 1)
@@ -180,11 +215,7 @@ class LSTMBaseline(nn.Module):
 
     def features(self, x:torch.Tensor) -> torch.Tensor:
         "Mean over frames of the LSTM outputs, (N, feature_dim)."
-        _check_input(x, self.in_channels, self.num_joints)
-        m = 1
-        if x.ndim == 5:
-            n, c, t, v, m = x.shape
-            x = x.permute(0, 4, 1, 2, 3).reshape(n * m, c, t, v)
+        x, m = _prepare(self, x)
         n, c, t, v = x.shape
         out, _ = self.lstm(x.permute(0, 2, 3, 1).reshape(n, t, v * c))
         f = out.mean(1)

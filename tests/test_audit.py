@@ -172,3 +172,17 @@ def test_run_audit_tiny_end_to_end(data_root, tmp_path):
     assert dp["accountant_epsilon"] <= 8 * 1.01
     with pytest.raises(ValueError, match="action ids are 1..27"): run_audit(root=data_root, out_dir=None, actions=[99], verbose=False)
     with pytest.raises(ValueError, match="model must be"): run_audit(root=data_root, out_dir=None, model="cnn", verbose=False)
+
+
+def test_linear_probe_is_dp_trainable_and_its_embedding_is_its_input():
+    from prism.audit import LinearProbe, train_model, embed, run_audit
+    from opacus.validators import ModuleValidator
+    p = LinearProbe(8, 3)
+    assert ModuleValidator.validate(p, strict=True) == []
+    x = torch.randn(5, 8)
+    assert torch.equal(p.features(x), x) and p(x).shape == (5, 3)
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 8)).astype(np.float32), np.arange(40) % 3
+    m, info = train_model(X, y, 3, epsilon=4.0, epochs=2, batch_size=16, model_fn=lambda: LinearProbe(8, 3))
+    assert info["epsilon_rdp"] <= 4.0 + 1e-6 and np.allclose(embed(m, X), X)
+    with pytest.raises(ValueError, match="'mlp', 'stgcn' or 'stgcn_ft'"): run_audit(model="gru", out_dir=None)

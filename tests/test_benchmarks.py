@@ -116,7 +116,7 @@ def test_sweep_is_resumable(tiny, tmp_path, monkeypatch):
     X, y, _, _ = tiny
     data = {"train": (X, y), "test": (X, y), "classes": list("abcd"), "protocol": "synthetic test data",
             "layout": "prism15", "spec": "pos+vel+bone", "frames": 16}
-    monkeypatch.setitem(B.DEFAULT_TRAIN, "stgcn", {**B.DEFAULT_TRAIN["stgcn"], "channels": (8, 16), "batch_size": 8})
+    monkeypatch.setitem(B.DEFAULT_TRAIN, "stgcn", {**B.DEFAULT_TRAIN["stgcn"], "channels": (8, 16), "batch_size": 8, "batch_size_dp": 8})
     runs = privacy_utility_sweep("utd", epsilons=(4, None), seeds=(0,), model_kinds=("stgcn",), out_dir=tmp_path, epochs=1,
                                  progress=False, data=data)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["utd_stgcn_eps4_s0.json", "utd_stgcn_epsnone_s0.json"]
@@ -137,3 +137,25 @@ def test_clip_tensor_on_real_utd(data_root):
     x = clip_tensor(rec)
     assert x.shape == (9, 32, 15) and x.dtype == np.float32 and np.isfinite(x).all()
     assert clip_tensor(rec, layout="kinect20_utd", spec="pos", frames=20).shape == (3, 20, 20)
+
+
+def test_public_pretraining_and_private_head(tiny, monkeypatch):
+    "stgcn_ft: backbone trained on the public data only, last layer trained (DP) on the private data; the folded head is exact."
+    X, y, _, _ = tiny
+    rng = np.random.default_rng(1)
+    Xp = (rng.normal(size=(20, 9, 16, 15)) * 2 + 1).astype(np.float32)
+    data = {"train": (X, y), "test": (X, y), "classes": list("abcd"), "protocol": "synthetic test data", "layout": "prism15",
+            "spec": "pos+vel+bone", "frames": 16, "public": {"name": "pub", "data": (Xp, np.arange(20) % 5)}}
+    monkeypatch.setitem(B.DEFAULT_TRAIN, "stgcn_ft", {**B.DEFAULT_TRAIN["stgcn_ft"], "channels": (8, 16), "pretrain_epochs": 1,
+                                                       "epochs": 2, "epochs_dp": 2, "batch_size": 8, "batch_size_dp": 8})
+    backbone = B.pretrain_public(data, seed=0)
+    assert B.pretrain_public(data, seed=0) is backbone            # trained once per seed, then reused
+    assert torch.allclose(backbone.input_norm.mean, torch.from_numpy(Xp).mean(dim=(0, 2, 3)), atol=1e-4)
+    out, model = B.run_experiment(data, "utd", "stgcn_ft", 4.0, 0, return_model=True)
+    assert out["pretrained_on"] == "pub" and out["ledger"]["epsilon_prv"] <= 4 + 1e-6
+    for n, v in backbone.state_dict().items():                    # only the head differs from the public backbone
+        if not n.startswith("head."): assert torch.equal(v, model.state_dict()[n]), n
+    from prism.privacy import extract_features
+    f_pub = extract_features(backbone, make_loader(Xp, np.zeros(20), 8))[0]
+    assert model(torch.from_numpy(X)).shape == (24, 4)
+    with pytest.raises(ValueError, match="no public dataset"): B.pretrain_public({**data, "public": None})
