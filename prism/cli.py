@@ -184,6 +184,14 @@ def results_tables(results:str|Path="results", # the results folder
                              "near chance: 11% at epsilon 8 on the validation subject, results/benchmarks/tune/stgcn_dp_scratch); "
                              "stgcn_ft is pretrained on the other skeleton dataset (public: MSR Action3D for UTD-MHAD, UTD-MHAD for MSR), "
                              "then only the last layer trained on the private data, with DP-SGD at each epsilon (accountant's PRV epsilon per clip)"))
+    f = R/"benchmarks/values_per_frame.csv"
+    if f.is_file():
+        t = pd.read_csv(f)
+        t = pd.DataFrame({"input": t.layout + " " + t.spec, "values per frame": t.values_per_frame,
+                          "accuracy %": (100 * t.accuracy).round(1), "macro F1 %": (100 * t.f1_macro).round(1)})
+        out.append(dict(title="Accuracy against values per frame (UTD-MHAD cross-subject, ST-GCN without DP, seed 0)",
+                        table=t, source=f, **_provenance(R/"benchmarks/values_per_frame.json"),
+                        note="MediaPipe's raw landmarks are 33 x 4 = 132 values per frame; one seed per input"))
     f = R/"optimization/efficiency.csv"
     if f.is_file():
         t = pd.read_csv(f)
