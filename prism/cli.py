@@ -183,7 +183,8 @@ def results_tables(results:str|Path="results", # the results folder
                         note="Models: stgcn is the whole network trained on the private data, shown without DP (trained end to end with DP-SGD it stays "
                              "near chance: 11% at epsilon 8 on the validation subject, results/benchmarks/tune/stgcn_dp_scratch); "
                              "stgcn_ft is pretrained on the other skeleton dataset (public: MSR Action3D for UTD-MHAD, UTD-MHAD for MSR), "
-                             "then only the last layer trained on the private data, with DP-SGD at each epsilon (accountant's PRV epsilon per clip)"))
+                             "then only the last layer trained on the private data, with DP-SGD at each epsilon (accountant's PRV epsilon per clip); "
+                             "lstm is the DPLSTM baseline trained end to end (the runs column says how many seeds each row has)"))
     f = R/"benchmarks/values_per_frame.csv"
     if f.is_file():
         t = pd.read_csv(f)
