@@ -2,8 +2,12 @@
 
 The last training subject of the protocol is held out as validation; nothing here reads the test subjects.
 Each setting writes results/benchmarks/tune/<tag>/<run>.json (command, machine, date, metrics, ledger).
+With --cv every training subject is held out in turn (leave-one-subject-out over the training side) and the file
+holds the pooled validation accuracy over all training clips and the accuracy of each fold: one subject (~108 clips)
+is a noisy judge, differences of a few points between settings are within its noise.
 
     PRISM_DATA=/path/to/data python bench/tune_benchmarks.py --kind stgcn_ft --eps 8 none --set pretrain_epochs=5 --tag pre5
+    PRISM_DATA=/path/to/data python bench/tune_benchmarks.py --kind stgcn_ft --eps 8 4 1 --set views=4 --cv --tag cv_views4
 """
 from __future__ import annotations
 import argparse, ast, sys
@@ -20,22 +24,35 @@ def main():
     p.add_argument("--eps", nargs="+", default=["8", "none"]); p.add_argument("--seed", type=int, default=0)
     p.add_argument("--set", nargs="*", default=[], help="DEFAULT_TRAIN overrides, key=value (Python literals)")
     p.add_argument("--tag", required=True); p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--cv", action="store_true", help="leave-one-training-subject-out instead of the last training subject")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     for kv in a.set:
         k, v = kv.split("=", 1); B.DEFAULT_TRAIN[a.kind][k] = ast.literal_eval(v)
     data = B.load_protocol(a.dataset)
-    s = data["subjects"]["train"]; val = sorted(set(s), key=lambda v: (len(v), v))[-1]
-    fit = s != val
+    s = data["subjects"]["train"]; subjects = sorted(set(s), key=lambda v: (len(v), v))
     (X, y) = data["train"]
-    tune = {**data, "train": (X[fit], y[fit]), "test": (X[~fit], y[~fit]),
-            "protocol": f"tuning: training subjects except {val} -> validation subject {val} (test subjects unused)"}
     out = REPO / "results" / "benchmarks" / "tune" / a.tag
+    command = "python bench/tune_benchmarks.py " + " ".join(sys.argv[1:])
     for e in a.eps:
         eps = None if e in ("none", "inf") else float(e)
-        r = B.run_experiment(tune, a.dataset, a.kind, eps, a.seed, out_dir=out,
-                             command="python bench/tune_benchmarks.py " + " ".join(sys.argv[1:]))
-        print(f"{a.tag} {a.kind} eps={e}: val acc {r['accuracy']:.3f} ({r['train_seconds']:.0f}s) settings {B.DEFAULT_TRAIN[a.kind]}", flush=True)
+        folds = []
+        for val in (subjects if a.cv else subjects[-1:]):
+            fit = s != val
+            tune = {**data, "train": (X[fit], y[fit]), "test": (X[~fit], y[~fit]),   # the public set (and its pretrained backbones) is shared
+                    "protocol": f"tuning: training subjects except {val} -> validation subject {val} (test subjects unused)"}
+            r = B.run_experiment(tune, a.dataset, a.kind, eps, a.seed, out_dir=None if a.cv else out, command=command)
+            folds.append({"validation_subject": val, "accuracy": r["accuracy"], "n": r["num_test"], "epsilon_prv": (r["ledger"] or {}).get("epsilon_prv"),
+                          "train_seconds": r["train_seconds"]})
+        if a.cv:
+            pooled = sum(f["accuracy"] * f["n"] for f in folds) / sum(f["n"] for f in folds)
+            B.write_json_atomic(out / f"{B.run_name(a.dataset, a.kind, eps, a.seed)}_cv.json",
+                                {**B.stamp(command), "dataset": a.dataset, "model": a.kind, "epsilon": eps, "seed": a.seed,
+                                 "settings": B.DEFAULT_TRAIN[a.kind], "protocol": "leave-one-training-subject-out (test subjects unused)",
+                                 "accuracy_pooled": pooled, "folds": folds})
+            print(f"{a.tag} {a.kind} eps={e}: pooled validation acc {pooled:.3f} (folds {[round(f['accuracy'], 3) for f in folds]})", flush=True)
+        else:
+            print(f"{a.tag} {a.kind} eps={e}: val acc {folds[0]['accuracy']:.3f} ({folds[0]['train_seconds']:.0f}s) settings {B.DEFAULT_TRAIN[a.kind]}", flush=True)
 
 if __name__ == "__main__":
     main()

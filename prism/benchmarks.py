@@ -13,18 +13,19 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 from sklearn.metrics import accuracy_score, cohen_kappa_score, confusion_matrix, precision_recall_fscore_support
-from .skeleton import to_common
+from .skeleton import to_common, orient_up
 from .kinematics import compute_channels, num_channels
 from .pose import normalize_pose
 from .models import InputNorm, STGCN_PRISM, LSTMBaseline
+from .privacy import PrivacyPreservingTrainer, SkeletonAugment, LinearHead, extract_features, create_privacy_config, privacy_ledger
 
 # %% auto #0
-__all__ = ['METRICS', 'DATASETS', 'MODEL_KINDS', 'DEFAULT_TRAIN', 'NORM_REFERENCE', 'resample_frames', 'clip_tensor',
-           'clips_to_arrays', 'make_loader', 'classification_metrics', 'predict', 'measure_latency', 'throughput',
-           'model_size_bytes', 'count_parameters', 'ledger_columns', 'run_comprehensive_benchmark', 'aggregate_runs',
-           'plot_privacy_utility', 'plot_confusion', 'machine_info', 'stamp', 'write_json_atomic', 'load_protocol',
-           'build_model', 'run_name', 'pretrain_public', 'fit_private_head', 'run_experiment', 'privacy_utility_sweep',
-           'collect_runs', 'reproduce']
+__all__ = ['METRICS', 'DATASETS', 'MODEL_KINDS', 'DEFAULT_TRAIN', 'PUBLIC_BACKBONE', 'NORM_REFERENCE', 'resample_frames',
+           'clip_tensor', 'clips_to_arrays', 'make_loader', 'classification_metrics', 'predict', 'measure_latency',
+           'throughput', 'model_size_bytes', 'count_parameters', 'ledger_columns', 'run_comprehensive_benchmark',
+           'aggregate_runs', 'plot_privacy_utility', 'plot_confusion', 'machine_info', 'stamp', 'write_json_atomic',
+           'load_protocol', 'build_model', 'run_name', 'public_feature_stats', 'pretrain_public', 'fit_private_head',
+           'fit_private_ncm', 'run_experiment', 'deployable', 'privacy_utility_sweep', 'collect_runs', 'reproduce']
 
 # %% ../nbs/06_benchmarks.ipynb #0380a6fc
 def resample_frames(x:np.ndarray, # (T, ...) sequence
@@ -44,8 +45,8 @@ def clip_tensor(rec, # a `prism.data.SkeletonRecord`
                 spec:str="pos+vel+bone", # kinematic channels (`prism.kinematics`)
                 frames:int=32, # frames per clip after resampling
                ) -> np.ndarray:
-    "(C, T, V) float32 model input of one record: normalised pose -> `layout` -> `frames` frames -> `spec` channels."
-    x = normalize_pose(rec.joints, rec.layout, center="first", scale=True, rotate=False)
+    "(C, T, V) float32 model input of one record: y-up, normalised pose -> `layout` -> `frames` frames -> `spec` channels."
+    x = normalize_pose(orient_up(rec.joints, rec.layout), rec.layout, center="first", scale=True, rotate=False)
     if layout != rec.layout: x = to_common(x, rec.layout, layout)
     x = resample_frames(x.astype(np.float64), frames)
     return compute_channels(x, layout, spec).transpose(2, 0, 1).astype(np.float32)
@@ -301,7 +302,7 @@ def plot_confusion(y_true:Sequence, # true classes
 
 # %% ../nbs/06_benchmarks.ipynb #b4143279
 DATASETS = ("utd", "msr", "jhmdb")
-MODEL_KINDS = ("stgcn", "stgcn_ft", "lstm")
+MODEL_KINDS = ("stgcn", "stgcn_ft", "stgcn_ncm", "lstm", "lstm_ft")
 # training settings of the sweep, chosen on UTD-MHAD's validation subject (training subjects only, never the test ones)
 # with bench/bench_privacy.py run --tune and bench/tune_benchmarks.py (results/privacy/tune/, results/benchmarks/tune/)
 DEFAULT_TRAIN = {
@@ -314,9 +315,17 @@ DEFAULT_TRAIN = {
     # keeps features general); private head lr 2 or 30 epochs were worse than lr 1, 15 epochs
     "stgcn_ft": {"channels": (32, 64, 64), "dropout": 0.1, "pretrain_lr": 0.05, "pretrain_epochs": 5,
                  "lr": 0.1, "lr_dp": 1.0, "epochs": 15, "epochs_dp": 15, "batch_size": 160, "batch_size_dp": 160,
-                 "ema": 0.9, "max_grad_norm": 1.0},
+                 "ema": 0.9, "max_grad_norm": 1.0, "views": 1},
     "lstm": {"hidden_size": 128, "lr": 0.1, "epochs": 60, "batch_size": 32, "weight_decay": 5e-4, "augment": True,
-             "lr_dp": 0.5, "epochs_dp": 40, "batch_size_dp": 128, "max_grad_norm": 1.0}}
+             "lr_dp": 0.5, "epochs_dp": 40, "batch_size_dp": 128, "max_grad_norm": 1.0},
+    # the LSTM's counterpart of stgcn_ft: an LSTM pretrained on the public dataset, its last layer trained privately
+    "lstm_ft": {"hidden_size": 128, "pretrain_lr": 0.05, "pretrain_epochs": 60,
+                "lr": 0.1, "lr_dp": 1.0, "epochs": 15, "epochs_dp": 15, "batch_size": 160, "batch_size_dp": 160,
+                "ema": 0.9, "max_grad_norm": 1.0, "views": 1},
+    # the stgcn_ft backbone (same pretraining, shared), with a DP nearest-class-mean head released once by the Gaussian mechanism
+    "stgcn_ncm": {"channels": (32, 64, 64), "dropout": 0.1}}
+# kinds whose backbone is pretrained on the public dataset -> the kind whose pretraining they use
+PUBLIC_BACKBONE = {"stgcn_ft": "stgcn_ft", "stgcn_ncm": "stgcn_ft", "lstm_ft": "lstm_ft"}
 # the input standardisation of each dataset comes from a dataset treated as public (never from the private training split)
 NORM_REFERENCE = {"utd": "msr", "msr": "utd", "jhmdb": "utd"}
 
@@ -385,71 +394,120 @@ def load_protocol(dataset:str, # "utd", "msr" or "jhmdb"
             "subjects": {"train": np.array([str(r.subject) for r in tr]), "test": np.array([str(r.subject) for r in te])}}
 
 # %% ../nbs/06_benchmarks.ipynb #b91e38f3
-def build_model(kind:str, # "stgcn", "stgcn_ft" or "lstm"
+def build_model(kind:str, # one of MODEL_KINDS
                 num_joints:int, in_channels:int, num_classes:int, # input and output sizes
                 layout:str="prism15", # joint layout (ST-GCN graph)
                 **kw, # channels=... (ST-GCN) or hidden_size=... (LSTM)
                ) -> nn.Module:
     "A fresh `STGCN_PRISM` or `LSTMBaseline` with the sweep's default sizes."
-    if kind in ("stgcn", "stgcn_ft"):
+    if kind in ("stgcn", "stgcn_ft", "stgcn_ncm"):
         d = DEFAULT_TRAIN[kind]
         return STGCN_PRISM(num_joints=num_joints, in_channels=in_channels, num_classes=num_classes, layout=layout,
                            channels=tuple(kw.get("channels", d["channels"])), dropout=kw.get("dropout", d.get("dropout", 0.0)))
-    if kind == "lstm":
+    if kind in ("lstm", "lstm_ft"):
         return LSTMBaseline(num_joints=num_joints, in_channels=in_channels, num_classes=num_classes,
-                            hidden_size=kw.get("hidden_size", DEFAULT_TRAIN["lstm"]["hidden_size"]))
+                            hidden_size=kw.get("hidden_size", DEFAULT_TRAIN[kind]["hidden_size"]))
     raise ValueError(f"unknown model kind {kind!r}; known: {MODEL_KINDS}")
 
 def run_name(dataset:str, kind:str, epsilon:float|None, seed:int) -> str:
     "File stem of one run, e.g. 'utd_stgcn_eps1_s0' or 'utd_stgcn_epsnone_s0'."
     return f"{dataset}_{kind}_eps{'none' if _is_nodp(epsilon) else f'{float(epsilon):g}'}_s{seed}"
 
+def public_feature_stats(model:nn.Module, # a backbone with `features(x)`
+                         X:np.ndarray, # (N, C, T, V) clips treated as public
+                        ) -> tuple:
+    "(mean, std) of the backbone's pooled features over public clips: the standardisation of every private head (public statistics only)."
+    f = extract_features(model, make_loader(X, np.zeros(len(X), np.int64), 256))[0]
+    return f.mean(0), f.std(0) + 1e-6
+
 def pretrain_public(data:dict, # from `load_protocol` (with its "public" dataset)
                     seed:int=0, # seed of the pretraining
-                    epochs:int|None=None, # epochs (None: DEFAULT_TRAIN["stgcn_ft"])
+                    epochs:int|None=None, # epochs (None: DEFAULT_TRAIN[kind])
+                    kind:str="stgcn_ft", # "stgcn_ft" (ST-GCN backbone) or "lstm_ft" (LSTM backbone)
+                    device:str="cpu", # torch device of the training
                    ) -> nn.Module:
-    "A non-private ST-GCN trained on ALL clips of the dataset treated as public; cached in `data` per seed."
+    "A non-private ST-GCN or LSTM trained on ALL clips of the dataset treated as public; cached in `data` per kind and seed."
     pub = data.get("public")
     if not pub: raise ValueError("data has no public dataset: load it with load_protocol(..., norm_from='public')")
-    d = DEFAULT_TRAIN["stgcn_ft"]; epochs = epochs or d["pretrain_epochs"]
-    key = ("pretrained", seed, epochs)
+    if kind not in ("stgcn_ft", "lstm_ft"): raise ValueError(f"kind must be 'stgcn_ft' or 'lstm_ft', got {kind!r}")
+    d = DEFAULT_TRAIN[kind]; epochs = epochs or d["pretrain_epochs"]
+    key = ("pretrained", kind, seed, epochs)
     if key in pub: return pub[key]
-    from prism.privacy import PrivacyPreservingTrainer, SkeletonAugment
     X, y = pub["data"]
     torch.manual_seed(seed)
-    m = build_model("stgcn_ft", X.shape[3], X.shape[1], int(y.max()) + 1, layout=data["layout"])
+    m = build_model(kind, X.shape[3], X.shape[1], int(y.max()) + 1, layout=data["layout"])
     m.input_norm.fit(X)   # public statistics
     tr = PrivacyPreservingTrainer(m, None, lr=d["pretrain_lr"], weight_decay=5e-4, augment=SkeletonAugment(rotate_deg=20, scale=0.15),
-                                  seed=seed, lr_schedule="cosine", track_epsilon=False)
+                                  seed=seed, lr_schedule="cosine", track_epsilon=False, device=device)
     tr.train(make_loader(X, y, 32, shuffle=True, seed=seed), None, num_epochs=epochs)
-    pub[key] = m.eval()
-    return pub[key]
+    m = m.cpu().eval()
+    m.public_feature_stats = public_feature_stats(m, X)   # computed once per backbone, used by every private head on it
+    pub[key] = m
+    return m
 
-def fit_private_head(model:STGCN_PRISM, # backbone from public pretraining (only its `head` is replaced)
+def fit_private_head(model:nn.Module, # backbone from public pretraining (`STGCN_PRISM` or `LSTMBaseline`; only its `head` is replaced)
                      data:dict, # from `load_protocol`: private train split and the public dataset
                      config=None, # `PrivacyConfig` (DP-SGD) or None (non-private)
                      lr:float=1.0, epochs:int=15, batch_size:int=160, ema:float|None=0.9, # head training
-                     seed:int=0, # seed of sampling and noise
+                     seed:int=0, # seed of sampling, augmentation and noise
+                     views:int=1, # augmentation multiplicity: augmented views per clip whose gradients are averaged before clipping
+                     view_pool:int=8, # augmented views computed per clip (the `views` of each step are drawn from them)
+                     public_stats:tuple|None=None, # (mean, std) of the public features (None: computed here)
                     ) -> tuple:
     "Train `model.head` alone on frozen pooled features of the private training clips; standardisation from public features is folded into the head."
-    from prism.privacy import PrivacyPreservingTrainer, LinearHead, extract_features
-    (xtr, ytr), (X_pub, y_pub) = data["train"], data["public"]["data"]
+    (xtr, ytr) = data["train"]
     model.eval()
-    f_pub = extract_features(model, make_loader(X_pub, y_pub, 256))[0]
-    mu, sd = f_pub.mean(0), f_pub.std(0) + 1e-6   # public statistics only
-    f_tr = ((extract_features(model, make_loader(xtr, ytr, 256))[0] - mu) / sd).numpy()
+    mu, sd = public_stats if public_stats is not None else public_feature_stats(model, data["public"]["data"][0])
+    feats = lambda Z: (extract_features(model, make_loader(Z, np.zeros(len(Z), np.int64), 256))[0] - mu) / sd
+    f_in, pick = feats(xtr), None
+    if views > 1:   # a pool of augmented views of every private clip, through the frozen backbone
+        torch.manual_seed(seed)
+        aug = SkeletonAugment(rotate_deg=20, scale=0.15)
+        f_in = torch.stack([f_in] + [feats(aug(torch.as_tensor(xtr, dtype=torch.float32)).numpy()) for _ in range(view_pool)], 1)
+        pick = lambda v: v[torch.arange(len(v)), torch.randint(1, v.shape[1], (len(v),))]   # one random view per clip
     torch.manual_seed(seed)
-    head = LinearHead(f_tr.shape[1], model.num_classes)
-    tr = PrivacyPreservingTrainer(head, config, lr=lr, seed=seed, ema_decay=ema, track_epsilon=False)
-    res = tr.train(make_loader(f_tr, ytr, batch_size, shuffle=True, seed=seed), None, num_epochs=epochs)
+    head = LinearHead(f_in.shape[-1], model.num_classes)
+    tr = PrivacyPreservingTrainer(head, config, lr=lr, seed=seed, ema_decay=ema, track_epsilon=False, augment=pick, augment_multiplicity=views)
+    res = tr.train(make_loader(f_in.numpy(), ytr, batch_size, shuffle=True, seed=seed), None, num_epochs=epochs)
     lin = tr.eval_model.net
     with torch.no_grad():   # head(f) = W (f - mu) / sd + b, folded into one Linear
         model.head.weight.copy_(lin.weight / sd); model.head.bias.copy_(lin.bias - (lin.weight * (mu / sd)).sum(1))
     return tr, res
 
+def fit_private_ncm(model:nn.Module, # backbone from public pretraining (only its `head` is replaced)
+                    data:dict, # from `load_protocol`: private train split and the public dataset
+                    config=None, # `PrivacyConfig` (its epsilon, delta and accountant) or None (non-private)
+                    seed:int=0, # seed of the noise
+                    public_stats:tuple|None=None, # (mean, std) of the public features (None: computed here)
+                   ) -> dict:
+    "Make `model.head` a nearest-class-mean (cosine) classifier of the private clips' features, the class sums released once with Gaussian noise."
+    from opacus.accountants.utils import get_noise_multiplier
+    (xtr, ytr) = data["train"]
+    model.eval()
+    mu, sd = public_stats if public_stats is not None else public_feature_stats(model, data["public"]["data"][0])
+    f = (extract_features(model, make_loader(xtr, ytr, 256))[0] - mu) / sd
+    u = f / f.norm(dim=1, keepdim=True).clamp_min(1e-12)   # every clip adds a unit vector to its class's sum: L2 sensitivity 1
+    S = torch.zeros(model.num_classes, f.shape[1]).index_add_(0, torch.as_tensor(ytr), u)
+    ledger, sigma = None, 0.0
+    if config is not None:
+        if config.secure_mode: raise ValueError("secure_mode is not supported by the NCM head (its noise comes from torch.Generator)")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")   # the accountants' numerics warn at sample rate 1
+            sigma = config.noise_multiplier if config.noise_multiplier is not None else get_noise_multiplier(
+                target_epsilon=config.epsilon, target_delta=config.delta, sample_rate=1.0, steps=1, accountant=config.accountant)
+            S = S + sigma * torch.randn(S.shape, generator=torch.Generator().manual_seed(seed))
+            ledger = privacy_ledger([(sigma, 1.0, 1)], config, len(ytr), 1)
+        ledger.update(mechanism="Gaussian mechanism, one release of the per-class sums of unit-norm clip features (L2 sensitivity 1)",
+                      max_grad_norm=None, grad_sample_mode=None, feature_norm=1.0)
+    C = S / S.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    with torch.no_grad():   # argmax_c <C_c, (x - mu) / sd> is the cosine rule (the norm of x does not change the argmax), folded into one Linear
+        model.head.weight.copy_(C / sd); model.head.bias.copy_(-(C * (mu / sd)).sum(1))
+    return {"ledger": ledger, "history": [], "hparams": {"head": "nearest class mean (cosine)", "noise_multiplier": float(sigma),
+                                                          "seed": seed, "num_train": int(len(ytr))}}
+
 def run_experiment(data:dict, # from `load_protocol`
                    dataset:str, # dataset key (for names)
-                   kind:str="stgcn", # "stgcn", "stgcn_ft" (public pretraining, private last layer) or "lstm"
+                   kind:str="stgcn", # "stgcn", "lstm" (end to end) or "stgcn_ft", "lstm_ft" (public pretraining, private last layer)
                    epsilon:float|None=None, # target epsilon (None: non-private)
                    seed:int=0, # seed of initialisation, sampling and noise
                    epochs:int|None=None, # training epochs (None: DEFAULT_TRAIN, epochs_dp when private)
@@ -461,16 +519,16 @@ def run_experiment(data:dict, # from `load_protocol`
                    command:str|None=None, # command line recorded in the file
                    checkpoint:str|Path|None=None, # also save the model as a safetensors checkpoint + card at this path stem
                    return_model:bool=False, # also return the trained model
+                   device:str="cpu", # torch device of the training (the model is evaluated and saved on the CPU)
                   ):
     "Train one model (DP-SGD when epsilon is set), evaluate the final model on the test split, optionally write the run file."
-    from prism.privacy import PrivacyPreservingTrainer, create_privacy_config, SkeletonAugment
     d = DEFAULT_TRAIN.get(kind)
     if d is None: raise ValueError(f"unknown model kind {kind!r}; known: {MODEL_KINDS}")
     private = not _is_nodp(epsilon)
     sfx = "_dp" if private else ""
-    epochs = epochs or d["epochs" + sfx]; bs = batch_size or d["batch_size" + sfx]
-    lr = lr if lr is not None else d["lr" + sfx]
-    max_grad_norm = max_grad_norm if max_grad_norm is not None else d["max_grad_norm"]
+    epochs = epochs or d.get("epochs" + sfx); bs = batch_size or d.get("batch_size" + sfx)
+    lr = lr if lr is not None else d.get("lr" + sfx)
+    max_grad_norm = max_grad_norm if max_grad_norm is not None else d.get("max_grad_norm", 1.0)
     (xtr, ytr), (xte, yte) = data["train"], data["test"]
     k = len(data["classes"])
     torch.manual_seed(seed)
@@ -478,25 +536,29 @@ def run_experiment(data:dict, # from `load_protocol`
     if data.get("input_norm") is not None: model.input_norm.load_state_dict(data["input_norm"].state_dict())
     cfg = create_privacy_config(float(epsilon), delta, max_grad_norm=max_grad_norm, num_samples=len(ytr)) if private else None
     aug = SkeletonAugment(rotate_deg=20, scale=0.15) if d.get("augment") else None
-    if kind == "stgcn_ft":   # the public backbone (trained once per seed, kept in `data`), then the private last layer
-        backbone = pretrain_public(data, seed=seed)
+    ft = kind in PUBLIC_BACKBONE
+    if ft:   # the public backbone (trained once per kind and seed, kept in `data`), then the private last layer
+        backbone = pretrain_public(data, seed=seed, kind=PUBLIC_BACKBONE[kind], device=device)
         model.load_state_dict({n: v for n, v in backbone.state_dict().items() if not n.startswith("head.")}, strict=False)
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*(Secure RNG|Optimal order|Full backward hook).*")
-        if kind == "stgcn_ft":
-            tr, res = fit_private_head(model, data, cfg, lr=lr, epochs=epochs, batch_size=bs, ema=d["ema"], seed=seed)
+        if kind == "stgcn_ncm":
+            res = fit_private_ncm(model, data, cfg, seed=seed, public_stats=backbone.public_feature_stats)
+        elif ft:
+            tr, res = fit_private_head(model, data, cfg, lr=lr, epochs=epochs, batch_size=bs, ema=d["ema"], seed=seed,
+                                       views=d.get("views", 1), public_stats=backbone.public_feature_stats)
         else:
             tr = PrivacyPreservingTrainer(model, cfg, lr=lr, seed=seed, lr_schedule="cosine", track_epsilon=False, augment=aug,
-                                          weight_decay=0.0 if private else d.get("weight_decay", 0.0))
+                                          weight_decay=0.0 if private else d.get("weight_decay", 0.0), device=device)
             res = tr.train(make_loader(xtr, ytr, bs, shuffle=True, seed=seed), None, num_epochs=epochs)
     seconds = time.perf_counter() - t0
-    final = model if kind == "stgcn_ft" else tr.eval_model
+    final = (model if ft else tr.eval_model).cpu()
     y_true, y_pred = predict(final, make_loader(xte, yte, 256))
     out = {**stamp(command), "dataset": dataset, "protocol": data["protocol"], "model": kind, "seed": seed,
            "epsilon": float(epsilon) if private else None, "delta": delta if private else None,
            "layout": data["layout"], "spec": data["spec"], "frames": data["frames"], "input_norm_from": data.get("input_norm_from", "none"),
-           "pretrained_on": (data.get("public") or {}).get("name") if kind == "stgcn_ft" else None,
+           "pretrained_on": (data.get("public") or {}).get("name") if ft else None, "device": str(device),
            **classification_metrics(y_true, y_pred, k), "num_train": int(len(ytr)), "num_test": int(len(yte)),
            "train_seconds": seconds, "ledger": res["ledger"], "hparams": res["hparams"],
            "history": [{kk: h[kk] for kk in ("epoch", "train_loss", "train_acc") if kk in h} for h in res["history"]],
@@ -510,6 +572,10 @@ def run_experiment(data:dict, # from `load_protocol`
     if out_dir is not None: write_json_atomic(Path(out_dir) / f"{run_name(dataset, kind, epsilon, seed)}.json", out)
     return (out, final) if return_model else out
 
+def deployable(kind:str, epsilon) -> bool:
+    "Whether a run's model is kept as a checkpoint: public-pretrained models at any epsilon and every non-private model (end-to-end DP models stay near chance)."
+    return kind in PUBLIC_BACKBONE or _is_nodp(epsilon)
+
 def privacy_utility_sweep(dataset:str="utd", # "utd", "msr" or "jhmdb"
                           epsilons:Sequence=(0.5, 1, 2, 4, 8, None), # None = non-private
                           seeds:Sequence=(0, 1, 2), # seeds per setting
@@ -521,14 +587,14 @@ def privacy_utility_sweep(dataset:str="utd", # "utd", "msr" or "jhmdb"
                           command:str|None=None, # command line recorded in each file
                           data:dict|None=None, # preloaded `load_protocol` output (skips loading)
                           checkpoint_dir:str|Path|None=None, # save the models of `checkpoint_seeds` here (safetensors + card)
-                          checkpoint_seeds:Sequence=(0,), # seeds whose models are saved
+                          checkpoint_seeds:Sequence=(0,), # seeds whose deployable models are saved (`deployable`)
                          ) -> pd.DataFrame:
     "Resumable sweep of epsilon x seed x model on one dataset; returns one row per run (done before or now)."
     for kind in model_kinds:
         if kind not in MODEL_KINDS: raise ValueError(f"unknown model kind {kind!r}; known: {MODEL_KINDS}")
     out_dir = Path(out_dir)
     jobs = [(k, e, s) for k in model_kinds for e in epsilons for s in seeds]
-    ckpt = lambda j: (Path(checkpoint_dir) / run_name(dataset, *j)) if checkpoint_dir is not None and j[2] in checkpoint_seeds else None
+    ckpt = lambda j: (Path(checkpoint_dir) / run_name(dataset, *j)) if checkpoint_dir is not None and j[2] in checkpoint_seeds and deployable(*j[:2]) else None
     done = lambda j: (out_dir / f"{run_name(dataset, *j)}.json").exists() and (ckpt(j) is None or Path(f"{ckpt(j)}.json").exists())
     todo = [j for j in jobs if not done(j)]
     if todo and data is None: data = load_protocol(dataset, root)
@@ -619,9 +685,10 @@ def reproduce(quick:bool=True, # the <= 15 min default; False: the full grid (ho
         # efficiency table: the checkpoints of the first dataset's first seed, loaded fresh (no training hooks)
         from prism.optimization import load_checkpoint
         ds0, models = datasets[0], {}
-        label = {"stgcn": "ST-GCN", "stgcn_ft": "ST-GCN public+private head", "lstm": "LSTM"}
+        label = {"stgcn": "ST-GCN", "stgcn_ft": "ST-GCN public+private head", "stgcn_ncm": "ST-GCN public+private class means",
+                 "lstm": "LSTM", "lstm_ft": "LSTM public+private head"}
         for kind in model_kinds:
-            for e in plan[kind]:
+            for e in [e for e in plan[kind] if deployable(kind, e)]:
                 m, card = load_checkpoint(ckdir / run_name(ds0, kind, e, seeds[0]))
                 name = f"{label[kind]} " + ("(no DP)" if _is_nodp(e) else f"(eps {e:g})")
                 models[name] = (m.eval(), card.get("ledger"))

@@ -10,8 +10,8 @@ from pathlib import Path
 import prism
 
 # %% auto #0
-__all__ = ['UserError', 'cmd_summary', 'cmd_extract', 'cmd_train', 'cmd_benchmark', 'cmd_reproduce', 'cmd_export', 'cmd_audit',
-           'results_tables', 'results_markdown', 'cmd_results', 'make_parser', 'main']
+__all__ = ['KINDS', 'UserError', 'cmd_summary', 'cmd_extract', 'cmd_train', 'cmd_benchmark', 'cmd_reproduce', 'cmd_export',
+           'cmd_audit', 'results_tables', 'results_headline', 'results_markdown', 'cmd_results', 'make_parser', 'main']
 
 # %% ../nbs/09_cli.ipynb #50a3ed65
 class UserError(Exception):
@@ -87,7 +87,7 @@ def cmd_reproduce(args:argparse.Namespace) -> int:
     import pandas as pd
     from prism.benchmarks import reproduce
     res = reproduce(quick=not args.full, out=args.out, root=args.data, command="prism " + " ".join(sys.argv[1:]),
-                    datasets=args.datasets, seeds=args.seeds, threads=args.threads)
+                    datasets=args.datasets, seeds=args.seeds, model_kinds=args.models, threads=args.threads)
     u = res["utility"]
     print("\nUtility (test split; mean +- std over seeds; epsilon per training clip, delta 1e-5):")
     print(pd.DataFrame({"dataset": u.dataset, "model": u.model, "epsilon": u.epsilon.map(_eps_label),
@@ -174,17 +174,21 @@ def results_tables(results:str|Path="results", # the results folder
     f = R/"benchmarks/utility.csv"
     if f.is_file():
         t = pd.read_csv(f)
-        t = pd.DataFrame({"dataset": t.dataset, "model": t.model, "epsilon": t.epsilon.map(_eps_label),
-                          "accuracy %": [_pm(m, sd, n) for m, sd, n in zip(t.accuracy_mean, t.accuracy_std.fillna(0), t.runs)],
-                          "macro F1 %": [_pm(m, sd, n) for m, sd, n in zip(t.f1_macro_mean, t.f1_macro_std.fillna(0), t.runs)],
-                          "kappa": t.kappa_mean.round(3), "runs": t.runs})
-        out.append(dict(title="ST-GCN accuracy against epsilon (`prism reproduce`; cross-subject test subjects, mean +- std over runs, delta 1e-5)",
-                        table=t, source=f, **_provenance(R/"benchmarks/reproduce.json"),
-                        note="Models: stgcn is the whole network trained on the private data, shown without DP (trained end to end with DP-SGD it stays "
-                             "near chance: 11% at epsilon 8 on the validation subject, results/benchmarks/tune/stgcn_dp_scratch); "
-                             "stgcn_ft is pretrained on the other skeleton dataset (public: MSR Action3D for UTD-MHAD, UTD-MHAD for MSR), "
-                             "then only the last layer trained on the private data, with DP-SGD at each epsilon (accountant's PRV epsilon per clip); "
-                             "lstm is the DPLSTM baseline trained end to end (the runs column says how many seeds each row has)"))
+        t["eps"] = t.epsilon.map(_eps_label)
+        t["acc"] = [_pm(m, sd, n) for m, sd, n in zip(t.accuracy_mean, t.accuracy_std.fillna(0), t.runs)]
+        wide = t.pivot_table(index=["dataset", "model"], columns="eps", values="acc", aggfunc="first", fill_value="")
+        wide = wide[[c for c in ["no DP", "8", "4", "2", "1", "0.5"] if c in wide.columns]]
+        order = {d: i for i, d in enumerate(["utd", "msr", "jhmdb"])} | {m: i for i, m in enumerate(["stgcn", "stgcn_ft", "stgcn_ncm", "lstm", "lstm_ft"])}
+        wide = wide.reset_index().sort_values(["dataset", "model"], key=lambda c: c.map(lambda v: order.get(v, 99)))
+        out.append(dict(title="Accuracy % against epsilon (`prism reproduce`; test split of each protocol, mean +- std over seeds, delta 1e-5)",
+                        table=wide.rename(columns={c: f"eps {c}" for c in wide.columns if c not in ("dataset", "model", "no DP")}),
+                        source=f, **_provenance(R/"benchmarks/reproduce.json"),
+                        note="Models: stgcn and lstm (the DPLSTM baseline) are trained end to end on the private data, with DP-SGD at each epsilon "
+                             "or without DP; stgcn_ft and lstm_ft are pretrained on a public dataset (MSR Action3D for UTD-MHAD, UTD-MHAD for the "
+                             "others) and only their last layer is trained on the private data with DP-SGD; stgcn_ncm has the stgcn_ft backbone and "
+                             "private class means as its last layer, released once with Gaussian noise (accountant's PRV epsilon per training clip). "
+                             "Each run is a file in results/benchmarks/runs with its command, machine and device (some ran on a GPU through "
+                             "bench/sweep_device.py); macro F1, precision, recall and kappa are in the same CSV"))
     f = R/"benchmarks/values_per_frame.csv"
     if f.is_file():
         t = pd.read_csv(f)
@@ -231,6 +235,30 @@ def results_tables(results:str|Path="results", # the results folder
                         note="DP-SGD bounds what a model reveals about whether a clip was in training; it does not promise to hide who is in a clip"))
     return out
 
+def results_headline(results:str|Path="results", # the results folder
+                     dataset:str="utd", # which dataset's rows
+                    ) -> str:
+    "One paragraph with the headline accuracies (no DP, end-to-end DP-SGD, best private model per epsilon), read from `benchmarks/utility.csv`."
+    import pandas as pd
+    f = Path(results)/"benchmarks/utility.csv"
+    if not f.is_file(): raise UserError(f"{f} not found: run `prism reproduce` first")
+    u = pd.read_csv(f); u = u[u.dataset == dataset]
+    def acc(model, eps):
+        r = u[(u.model == model) & (u.epsilon.map(lambda v: float("inf") if str(v) == "none" else float(v)) == float(eps))]
+        return None if r.empty else (100 * r.accuracy_mean.iloc[0], int(r.runs.iloc[0]))
+    names = {"stgcn_ft": "ST-GCN with a DP-SGD head", "stgcn_ncm": "ST-GCN with private class means", "lstm_ft": "LSTM with a DP-SGD head"}
+    parts = []
+    nodp = [(m, acc(m, "inf")) for m in ("stgcn", "lstm") if acc(m, "inf")]
+    if nodp: parts.append("Without privacy: " + ", ".join(f"{'ST-GCN' if m == 'stgcn' else 'LSTM'} {a:.1f}% ({n} seeds)" for m, (a, n) in nodp) + ".")
+    e2e = [(m, acc(m, 8)) for m in ("stgcn", "lstm") if acc(m, 8)]
+    if e2e: parts.append("Trained end to end with DP-SGD at epsilon 8: " + ", ".join(f"{'ST-GCN' if m == 'stgcn' else 'LSTM'} {a:.1f}%" for m, (a, _) in e2e) + ".")
+    best = []
+    for e in (8, 4, 2, 1):
+        c = [(acc(m, e), m) for m in names if acc(m, e)]
+        if c: (a, n), m = max(c); best.append(f"{a:.1f}% at epsilon {e} ({names[m]})")
+    if best: parts.append("Best private model, pretrained on public data with only its last layer private: " + "; ".join(best) + ".")
+    return " ".join(parts)
+
 def results_markdown(results:str|Path="results") -> str:
     "The results tables as markdown, each with its source file and the command that made it."
     parts = []
@@ -250,6 +278,8 @@ def cmd_results(args:argparse.Namespace) -> int:
     print(md); return 0
 
 # %% ../nbs/09_cli.ipynb #b7fa4965
+KINDS = ("stgcn", "stgcn_ft", "stgcn_ncm", "lstm", "lstm_ft")   # prism.benchmarks.MODEL_KINDS, written out so that --help does not import torch
+
 def make_parser() -> argparse.ArgumentParser:
     "The `prism` argument parser with one subparser per command."
     p = argparse.ArgumentParser(prog="prism", description="PRISM: privacy-preserving action recognition from body pose.")
@@ -276,7 +306,7 @@ def make_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train one model (non-private, or DP-SGD with --epsilon)",
                        description="Train an ST-GCN or LSTM on a dataset's standard protocol and report test metrics and the privacy ledger.")
     data_args(t)
-    t.add_argument("--model", choices=["stgcn", "stgcn_ft", "lstm"], default="stgcn", help="stgcn: end to end; stgcn_ft: public pretraining, private last layer; lstm: DPLSTM baseline")
+    t.add_argument("--model", choices=KINDS, default="stgcn", help="stgcn, lstm: end to end (lstm: the DPLSTM baseline); stgcn_ft, lstm_ft: public pretraining, private last layer")
     t.add_argument("--epsilon", type=_epsilon, default=None, help="target epsilon (> 0) for DP-SGD; 'none' or omitted: non-private")
     t.add_argument("--delta", type=float, default=1e-5, help="target delta (default 1e-5)")
     t.add_argument("--clip", type=float, default=1.0, help="per-sample gradient clipping norm (default 1.0)")
@@ -291,7 +321,7 @@ def make_parser() -> argparse.ArgumentParser:
     data_args(b)
     b.add_argument("--epsilons", type=_epsilon, nargs="+", default=[0.5, 1, 2, 4, 8, None], help="targets; 'none' = non-private")
     b.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    b.add_argument("--models", nargs="+", choices=["stgcn", "stgcn_ft", "lstm"], default=["stgcn", "stgcn_ft", "lstm"])
+    b.add_argument("--models", nargs="+", choices=KINDS, default=list(KINDS))
     b.add_argument("--epochs", type=int, default=None)
     b.add_argument("--out", metavar="DIR", default="results/benchmarks/runs", help="one JSON per run; done runs are skipped")
     b.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -303,6 +333,7 @@ def make_parser() -> argparse.ArgumentParser:
     r.add_argument("--full", action="store_true", help="all datasets, epsilons and seeds (hours on 2 cores)")
     r.add_argument("--datasets", nargs="+", choices=["utd", "msr", "jhmdb"], default=None, help="override the datasets (default: utd; --full: all)")
     r.add_argument("--seeds", type=int, nargs="+", default=None, help="override the seeds (default: 0; --full: 0 1 2); finished runs are reused")
+    r.add_argument("--models", nargs="+", choices=KINDS, default=None, help="override the model kinds (default: stgcn stgcn_ft; --full: all four)")
     r.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     r.add_argument("--out", metavar="DIR", default="results")
     r.set_defaults(fn=cmd_reproduce)

@@ -73,9 +73,10 @@ def quantize_static_int8(model:STGCN_PRISM, # trained fp32 model (not changed)
                          backend:str="x86", # quantised engine: "x86", "fbgemm", "onednn" or "qnnpack"
                          linear_aggregation:bool=True, # quantise the graph aggregation too (`LinearGraphConv`)
                          max_batches:int|None=None, # calibration batches to use (None: all)
+                         reduce_range:bool=False, # 7-bit activations, as the x86 default qconfig has (see below)
                         ) -> nn.Module:
     "Static post-training int8 quantisation (FX graph mode) of an ST-GCN, calibrated on the given training clips."
-    from torch.ao.quantization import get_default_qconfig_mapping
+    from torch.ao.quantization import get_default_qconfig_mapping, QConfig, HistogramObserver
     from torch.ao.quantization.quantize_fx import prepare_fx, convert_fx
     if backend not in torch.backends.quantized.supported_engines:
         raise ValueError(f"quantised backend {backend!r} is not available here (supported: {torch.backends.quantized.supported_engines})")
@@ -85,7 +86,10 @@ def quantize_static_int8(model:STGCN_PRISM, # trained fp32 model (not changed)
     torch.backends.quantized.engine = backend
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch.ao.quantization deprecation notices
-        prepared = prepare_fx(core, get_default_qconfig_mapping(backend), (batches[0][:1],))
+        qmap = get_default_qconfig_mapping(backend)
+        if not reduce_range:   # full 8-bit activation ranges; the weights keep the backend's per-channel observer
+            qmap.set_global(QConfig(activation=HistogramObserver.with_args(reduce_range=False), weight=qmap.global_qconfig.weight))
+        prepared = prepare_fx(core, qmap, (batches[0][:1],))
         with torch.no_grad():
             for b in batches: prepared(b)
         return convert_fx(prepared).eval()
@@ -217,6 +221,8 @@ def _forms(model:nn.Module, calibration_data, example, d:Path) -> dict:
         forms["int8 (FX static)"] = (None, export_torchscript(q, example, d / "int8_fx_torchscript.pt", atol=float("inf")), "aggregation as Linear (LinearGraphConv)")
         q0 = quantize_static_int8(model, calibration_data, linear_aggregation=False)
         forms["int8 (FX static, einsum fp32)"] = (None, export_torchscript(q0, example, d / "int8_fx_einsum_torchscript.pt", atol=float("inf")), "einsum left in fp32")
+        q7 = quantize_static_int8(model, calibration_data, reduce_range=True)
+        forms["int8 (FX static, 7-bit activations)"] = (None, export_torchscript(q7, example, d / "int8_fx_7bit_torchscript.pt", atol=float("inf")), "the x86 default qconfig (reduce_range)")
     elif isinstance(model, LSTMBaseline):
         forms["fp32 nn.LSTM"] = (None, export_torchscript(lstm_as_torch(model), example, d / "fp32_nnlstm_torchscript.pt"), "DPLSTM weights in the fused nn.LSTM: isolates the int8 gain")
         q = quantize_dynamic_lstm(model)

@@ -273,7 +273,7 @@ def _train(self:PrivacyPreservingTrainer, train_loader:DataLoader, # training (x
     if cfg is not None:
         cfg.check_num_samples(n_train)
         pe = PrivacyEngine(accountant=cfg.accountant, secure_mode=cfg.secure_mode)
-        gen = None if cfg.secure_mode else torch.Generator().manual_seed(self.seed + 1)
+        gen = None if cfg.secure_mode else torch.Generator(device=dev).manual_seed(self.seed + 1)   # noise is drawn on the model's device
         common = dict(module=model, optimizer=optimizer, data_loader=train_loader, criterion=criterion,
                       max_grad_norm=cfg.max_grad_norm, poisson_sampling=True, grad_sample_mode=cfg.grad_sample_mode,
                       noise_generator=gen)

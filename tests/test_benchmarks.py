@@ -159,3 +159,35 @@ def test_public_pretraining_and_private_head(tiny, monkeypatch):
     f_pub = extract_features(backbone, make_loader(Xp, np.zeros(20), 8))[0]
     assert model(torch.from_numpy(X)).shape == (24, 4)
     with pytest.raises(ValueError, match="no public dataset"): B.pretrain_public({**data, "public": None})
+
+
+def test_private_class_means(tiny, monkeypatch):
+    "stgcn_ncm: without noise the head is the cosine nearest-class-mean rule; with noise the ledger is the Gaussian mechanism's."
+    X, y, _, _ = tiny
+    rng = np.random.default_rng(2)
+    Xp = rng.normal(size=(20, 9, 16, 15)).astype(np.float32)
+    data = {"train": (X, y), "test": (X, y), "classes": list("abcd"), "protocol": "synthetic test data", "layout": "prism15",
+            "spec": "pos+vel+bone", "frames": 16, "public": {"name": "pub", "data": (Xp, np.arange(20) % 5)}}
+    monkeypatch.setitem(B.DEFAULT_TRAIN, "stgcn_ft", {**B.DEFAULT_TRAIN["stgcn_ft"], "channels": (8, 16), "pretrain_epochs": 1})
+    monkeypatch.setitem(B.DEFAULT_TRAIN, "stgcn_ncm", {**B.DEFAULT_TRAIN["stgcn_ncm"], "channels": (8, 16)})
+    from prism.privacy import create_privacy_config, extract_features
+    backbone = B.pretrain_public(data, seed=0)
+    model = B.build_model("stgcn_ncm", 15, 9, 4)
+    model.load_state_dict({n: v for n, v in backbone.state_dict().items() if not n.startswith("head.")}, strict=False)
+    res = B.fit_private_ncm(model, data, create_privacy_config(None, 1e-5, noise_multiplier=0.0), public_stats=backbone.public_feature_stats)
+    mu, sd = backbone.public_feature_stats
+    f = (extract_features(backbone, make_loader(X, y, 8))[0] - mu) / sd
+    u = f / f.norm(dim=1, keepdim=True)
+    C = torch.stack([u[torch.from_numpy(y == c)].sum(0) for c in range(4)]); C = C / C.norm(dim=1, keepdim=True)
+    with torch.no_grad(): assert torch.equal(model(torch.from_numpy(X)).argmax(1), (u @ C.T).argmax(1))
+    assert res["ledger"]["epsilon_prv"] == float("inf") and res["ledger"]["noise_multiplier"] == 0.0
+    out = B.run_experiment(data, "utd", "stgcn_ncm", 1.0, 0)
+    led = out["ledger"]
+    assert led["epsilon_prv"] <= 1 + 1e-6 and led["steps"] == 1 and led["sample_rate"] == 1.0 and led["noise_multiplier"] > 3
+    assert out["pretrained_on"] == "pub" and "Gaussian mechanism" in led["mechanism"]
+
+
+def test_deployable_kinds():
+    assert B.deployable("stgcn", None) and not B.deployable("stgcn", 8) and not B.deployable("lstm", 1)
+    assert all(B.deployable(k, e) for k in ("stgcn_ft", "stgcn_ncm", "lstm_ft") for e in (0.5, 8, None))
+    assert set(B.PUBLIC_BACKBONE) <= set(B.MODEL_KINDS)

@@ -69,7 +69,7 @@ def test_optimize_table(setup, tmp_path):
     X, y, stgcn, _ = setup
     r = optimize_stgcn_model(stgcn, X, make_loader(X, y, 8), model_name="t", out_dir=tmp_path, reps=3, warmup=1, batch_size=4)
     t = r["table"]
-    assert list(t.index) == ["fp32", "fp32 TorchScript", "int8 (FX static)", "int8 (FX static, einsum fp32)", "ONNX Runtime fp32"]
+    assert list(t.index) == ["fp32", "fp32 TorchScript", "int8 (FX static)", "int8 (FX static, einsum fp32)", "int8 (FX static, 7-bit activations)", "ONNX Runtime fp32"]
     assert t.loc["fp32", "latency_ratio_vs_fp32"] == 1.0 and t.loc["ONNX Runtime fp32", "acc_change_points"] == 0.0
     s = json.loads((tmp_path / "t" / "optimization.json").read_text())
     assert s["recommended"] in t.index and "command" in s and s["threads"] == 1
