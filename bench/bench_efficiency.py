@@ -20,7 +20,8 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from prism.benchmarks import load_protocol, make_loader, run_experiment, stamp, write_json_atomic, run_name
+from prism.benchmarks import make_loader, stamp, write_json_atomic
+from prism.experiments import load_protocol, run_experiment, run_name
 from prism.optimization import load_checkpoint, optimize_model
 from prism.models import model_cost
 

@@ -19,6 +19,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from prism.data import load_utd_mhad, load_msr_action3d, utd_cross_subject, msr_cross_subject, validation_split
 from prism.pose import normalize_pose
 from prism.skeleton import to_common
+from prism.benchmarks import stamp as lib_stamp, write_json_atomic as write_json
 from prism.kinematics import compute_channels, num_channels
 from prism.models import STGCN_PRISM, LSTMBaseline, model_cost
 from prism.benchmarks import clip_tensor as _clip_tensor
@@ -35,18 +36,9 @@ LAYOUT, SPEC, T = "prism15", "pos+vel+bone", 32
 DELTA = 1e-5
 OTHER = {"utd": "msr", "msr": "utd"}  # the dataset treated as public when the other one is private
 
-def machine() -> dict:
-    return {"cpu_cores": os.cpu_count(), "torch_threads": torch.get_num_threads(), "platform": platform.platform(),
-            "python": platform.python_version(), "torch": torch.__version__}
-
 def stamp() -> dict:
-    return {"command": " ".join(["python"] + sys.argv), "machine": machine(),
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
-
-def write_json(path:Path, obj:dict):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(obj, indent=1, default=float)); os.replace(tmp, path)
+    "Command line, machine and UTC date of this script's results files."
+    return lib_stamp("python bench/bench_privacy.py " + " ".join(sys.argv[1:]))
 
 # ---------------------------------------------------------------- data
 def clip_tensor(rec) -> np.ndarray:

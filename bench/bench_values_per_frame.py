@@ -1,6 +1,6 @@
 """Accuracy against values per frame: does the reduced skeleton (prism15) and its kinematic channels keep the motion?
 
-Trains the sweep's non-private ST-GCN (prism.benchmarks.DEFAULT_TRAIN["stgcn"], seed 0) on UTD-MHAD cross-subject
+Trains the sweep's non-private ST-GCN (prism.experiments.DEFAULT_TRAIN["stgcn"], seed 0) on UTD-MHAD cross-subject
 with different input layouts and channel specs, and writes results/benchmarks/values_per_frame.{csv,json}
 (command, machine, date). The default input of the benchmarks is prism15 + pos+vel+bone.
 
@@ -13,7 +13,8 @@ import pandas as pd
 import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-import prism.benchmarks as B
+import prism.experiments as B
+from prism.benchmarks import stamp, write_json_atomic
 from prism.kinematics import num_channels
 from prism.skeleton import get_layout
 
@@ -39,7 +40,7 @@ def main():
     t = pd.DataFrame(rows)
     if old is not None:   # keep configurations measured by earlier calls
         t = pd.concat([old[~old.apply(lambda r: f"{r.layout}:{r.spec}" in a.configs, axis=1)], t], ignore_index=True)
-    B.write_json_atomic(out / "values_per_frame.json", {**B.stamp("python bench/bench_values_per_frame.py " + " ".join(sys.argv[1:])),
+    write_json_atomic(out / "values_per_frame.json", {**stamp("python bench/bench_values_per_frame.py " + " ".join(sys.argv[1:])),
                         "dataset": "utd", "protocol": "cross-subject", "model": "stgcn (DEFAULT_TRAIN, non-private)", "rows": t.to_dict(orient="records")})
     t.to_csv(tmp := out / "values_per_frame.csv.tmp", index=False); tmp.replace(f)
     print(t.to_string(index=False))

@@ -1,4 +1,4 @@
-"""Run benchmark runs (prism.benchmarks.run_experiment) on another machine, e.g. a GPU, from packed arrays.
+"""Run benchmark runs (prism.experiments.run_experiment) on another machine, e.g. a GPU, from packed arrays.
 
 The device machine may have neither the datasets nor MediaPipe, so the work is split in two:
 
@@ -23,7 +23,7 @@ sys.path.insert(0, str(REPO))
 KEYS = ("classes", "protocol", "layout", "spec", "frames", "input_norm_from", "public_name")
 
 def pack(a):
-    import prism.benchmarks as B
+    import prism.experiments as B
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     for ds in a.datasets:
         d = B.load_protocol(ds)
@@ -46,7 +46,7 @@ def unpack(path:Path) -> dict:
 
 def run(a):
     import torch
-    import prism.benchmarks as B
+    import prism.experiments as B
     t0 = time.time(); out = Path(a.out); cache = {}
     torch.set_num_threads(a.threads)
     cmd = "python bench/sweep_device.py " + " ".join(sys.argv[1:])

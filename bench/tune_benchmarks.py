@@ -1,4 +1,4 @@
-"""Choose the sweep's training settings (prism.benchmarks.DEFAULT_TRAIN) on a validation subject of the TRAINING side only.
+"""Choose the sweep's training settings (prism.experiments.DEFAULT_TRAIN) on a validation subject of the TRAINING side only.
 
 The last training subject of the protocol is held out as validation; nothing here reads the test subjects.
 Each setting writes results/benchmarks/tune/<tag>/<run>.json (command, machine, date, metrics, ledger).
@@ -16,7 +16,8 @@ import numpy as np
 import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-import prism.benchmarks as B
+import prism.experiments as B
+from prism.benchmarks import stamp, write_json_atomic
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -46,8 +47,8 @@ def main():
                           "train_seconds": r["train_seconds"]})
         if a.cv:
             pooled = sum(f["accuracy"] * f["n"] for f in folds) / sum(f["n"] for f in folds)
-            B.write_json_atomic(out / f"{B.run_name(a.dataset, a.kind, eps, a.seed)}_cv.json",
-                                {**B.stamp(command), "dataset": a.dataset, "model": a.kind, "epsilon": eps, "seed": a.seed,
+            write_json_atomic(out / f"{B.run_name(a.dataset, a.kind, eps, a.seed)}_cv.json",
+                                {**stamp(command), "dataset": a.dataset, "model": a.kind, "epsilon": eps, "seed": a.seed,
                                  "settings": B.DEFAULT_TRAIN[a.kind], "protocol": "leave-one-training-subject-out (test subjects unused)",
                                  "accuracy_pooled": pooled, "folds": folds})
             print(f"{a.tag} {a.kind} eps={e}: pooled validation acc {pooled:.3f} (folds {[round(f['accuracy'], 3) for f in folds]})", flush=True)

@@ -444,11 +444,11 @@ def public_backbone_features(records:Sequence, # UTD-MHAD (private) records
                              seed:int=0, # seed of the public pretraining
                             ) -> tuple:
     "(X, Xb): pooled features of a public-pretrained ST-GCN for `records`, standardised with public statistics (Xb None without bone_lengths)."
-    from prism.benchmarks import pretrain_public
+    from prism.experiments import pretrain_public
     msr = load_msr_action3d(root)
     Xp = clip_tensors(msr)
     backbone = pretrain_public({"public": {"name": "msr", "data": (Xp, np.array([r.label for r in msr]))}, "layout": "prism15"}, seed=seed)
-    f_pub = embed(backbone, Xp); mu, sd = f_pub.mean(0), f_pub.std(0) + 1e-6
+    mu, sd = (s.numpy() for s in backbone.public_feature_stats)   # public statistics, computed once per backbone
     X = ((embed(backbone, clip_tensors(records)) - mu) / sd).astype(np.float32)
     Xb = None if bone_lengths is None else ((embed(backbone, clip_tensors(records, bone_lengths=bone_lengths)) - mu) / sd).astype(np.float32)
     return X, Xb
@@ -644,14 +644,7 @@ def clip_tensors(records:Sequence, # `SkeletonRecord`s of one layout
                  layout:str="prism15", # common layout the joints are mapped to
                  bone_lengths:np.ndarray|None=None, # (V,) canonical lengths in the *source* layout (the mitigation)
                 ) -> np.ndarray:
-    "(N, C, T, V) float32 ST-GCN inputs: normalised pose -> optional bone normalisation -> common layout -> T frames -> channels."
-    out = []
-    for r in records:
-        x = normalize_pose(r.joints, r.layout, center="first", scale=True)
-        if bone_lengths is not None: x = normalize_bone_lengths(x, r.layout, bone_lengths)
-        x = to_common(x, r.layout, layout)
-        src = np.linspace(0, len(x) - 1, frames)
-        i0 = np.floor(src).astype(int); i1 = np.minimum(i0 + 1, len(x) - 1); w = (src - i0)[:, None, None]
-        x = (1 - w) * x[i0] + w * x[i1]
-        out.append(compute_channels(x, layout, spec).transpose(2, 0, 1))
-    return np.stack(out).astype(np.float32)
+    "(N, C, T, V) float32 ST-GCN inputs: `prism.benchmarks.clip_tensor` of every record, with the optional bone normalisation in between."
+    from prism.benchmarks import clip_tensor
+    f = None if bone_lengths is None else (lambda x, lay: normalize_bone_lengths(x, lay, bone_lengths))
+    return np.stack([clip_tensor(r, layout, spec, frames, transform=f) for r in records]).astype(np.float32)

@@ -59,7 +59,7 @@ def _epsilon(v:str):
 
 def cmd_train(args:argparse.Namespace) -> int:
     "Train one model on a dataset's standard protocol, privately or not, and report test metrics and the ledger."
-    from prism.benchmarks import load_protocol, run_experiment
+    from prism.experiments import load_protocol, run_experiment
     data = load_protocol(args.dataset, root=args.data)
     r = run_experiment(data, args.dataset, args.model, args.epsilon, args.seed, epochs=args.epochs, delta=args.delta,
                        max_grad_norm=args.clip, out_dir=args.out, checkpoint=args.checkpoint,
@@ -75,7 +75,8 @@ def cmd_train(args:argparse.Namespace) -> int:
 # %% ../nbs/09_cli.ipynb #e30b07e3
 def cmd_benchmark(args:argparse.Namespace) -> int:
     "Run (or resume) the privacy-utility sweep on one dataset and print mean +- std per setting."
-    from prism.benchmarks import privacy_utility_sweep, aggregate_runs
+    from prism.benchmarks import aggregate_runs
+    from prism.experiments import privacy_utility_sweep
     runs = privacy_utility_sweep(args.dataset, epsilons=args.epsilons, seeds=args.seeds, model_kinds=args.models,
                                  out_dir=args.out, root=args.data, epochs=args.epochs, progress=not args.quiet,
                                  command="prism " + " ".join(sys.argv[1:]))
@@ -85,7 +86,7 @@ def cmd_benchmark(args:argparse.Namespace) -> int:
 def cmd_reproduce(args:argparse.Namespace) -> int:
     "Run the benchmark suite on the real data and write results/ (tables, plots, checkpoints)."
     import pandas as pd
-    from prism.benchmarks import reproduce
+    from prism.experiments import reproduce
     res = reproduce(quick=not args.full, out=args.out, root=args.data, command="prism " + " ".join(sys.argv[1:]),
                     datasets=args.datasets, seeds=args.seeds, model_kinds=args.models, threads=args.threads)
     u = res["utility"]
@@ -106,7 +107,8 @@ def cmd_reproduce(args:argparse.Namespace) -> int:
 def cmd_export(args:argparse.Namespace) -> int:
     "Quantise and export a checkpoint; print the table of forms (accuracy, latency, size) measured in one run."
     from prism.optimization import load_checkpoint, optimize_model
-    from prism.benchmarks import load_protocol, make_loader
+    from prism.benchmarks import make_loader
+    from prism.experiments import load_protocol
     model, card = load_checkpoint(args.checkpoint)
     data = load_protocol(card["dataset"], root=args.data, layout=card["layout"], spec=card["spec"], frames=card["frames"])
     (xtr, ytr), (xte, yte) = data["train"], data["test"]
@@ -133,23 +135,25 @@ def _eps_label(e) -> str:
     except (TypeError, ValueError): return "no DP"
     return "no DP" if e != e or e == float("inf") else f"{e:g}"
 
+def _read(path:Path) -> dict:
+    "A results JSON file as a dict ({} when it is missing)."
+    import json
+    return json.loads(path.read_text()) if path.is_file() else {}
+
 def _provenance(path:Path) -> dict:
     "The command and date recorded in a results JSON file."
-    import json
-    d = json.loads(path.read_text()) if path.is_file() else {}
+    d = _read(path)
     return dict(command=d.get("command", "?"), date=str(d.get("date", "?"))[:10])
 
 def _load(path:Path) -> str:
     "The 1-minute load average recorded in a results JSON file."
-    import json
-    d = json.loads(path.read_text()) if path.is_file() else {}
+    d = _read(path)
     v = d.get("machine", {}).get("load_average_1min", d.get("load_average_before"))
     return "?" if v is None else f"{float(v if not isinstance(v, list) else v[0]):.1f}"
 
 def _provenance_settings(path:Path) -> str:
     "'K models per setting, E epochs, C canaries' from an audit.json."
-    import json
-    st = json.loads(path.read_text()).get("settings", {}) if path.is_file() else {}
+    st = _read(path).get("settings", {})
     return f"{st.get('n_models', '?')} models per setting, {st.get('epochs', '?')} epochs, {st.get('canaries', '?')} canaries, seed {st.get('seed', '?')}"
 
 def results_tables(results:str|Path="results", # the results folder
@@ -278,7 +282,7 @@ def cmd_results(args:argparse.Namespace) -> int:
     print(md); return 0
 
 # %% ../nbs/09_cli.ipynb #b7fa4965
-KINDS = ("stgcn", "stgcn_ft", "stgcn_ncm", "lstm", "lstm_ft")   # prism.benchmarks.MODEL_KINDS, written out so that --help does not import torch
+KINDS = ("stgcn", "stgcn_ft", "stgcn_ncm", "lstm", "lstm_ft")   # prism.experiments.MODEL_KINDS, written out so that --help does not import torch
 
 def make_parser() -> argparse.ArgumentParser:
     "The `prism` argument parser with one subparser per command."

@@ -1,6 +1,5 @@
-"prism.benchmarks: metrics against scikit-learn, latency records, sizes, the benchmark table's contracts, resumable sweeps."
-import json, os
-from pathlib import Path
+"prism.benchmarks: metrics against scikit-learn, latency records, sizes, the benchmark table's contracts, atomic results files."
+import json
 
 import numpy as np
 import pandas as pd
@@ -8,23 +7,14 @@ import pytest
 import torch
 from sklearn.metrics import accuracy_score, cohen_kappa_score, f1_score
 
-from prism.benchmarks import (METRICS, aggregate_runs, classification_metrics, clip_tensor, collect_runs, make_loader,
-                              measure_latency, model_size_bytes, privacy_utility_sweep, run_comprehensive_benchmark,
-                              run_name, throughput, write_json_atomic)
-import prism.benchmarks as B
-from prism.models import LSTMBaseline, STGCN_PRISM
+from prism.benchmarks import (METRICS, aggregate_runs, classification_metrics, clip_tensor, make_loader,
+                              measure_latency, model_size_bytes, run_comprehensive_benchmark, throughput, write_json_atomic)
+from prism.models import STGCN_PRISM
 
 
 @pytest.fixture(scope="module")
-def tiny():
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(24, 9, 16, 15)).astype(np.float32)
-    y = np.arange(24) % 4
-    torch.manual_seed(0)
-    return X, y, STGCN_PRISM(num_joints=15, in_channels=9, num_classes=4, layout="prism15", channels=(8, 16)).eval(), \
-        LSTMBaseline(num_joints=15, in_channels=9, num_classes=4, hidden_size=16).eval()
-
-
+def tiny(make_tiny):
+    return make_tiny(24)
 def test_metrics_match_sklearn():
     rng = np.random.default_rng(1)
     yt, yp = rng.integers(0, 5, 200), rng.integers(0, 5, 200)
@@ -98,11 +88,6 @@ def test_aggregate_runs_separates_no_dp():
     assert a["mean"].iloc[0] == pytest.approx(0.3)
 
 
-def test_run_names_keep_decimal_epsilons():
-    assert run_name("utd", "stgcn", 0.5, 2) == "utd_stgcn_eps0.5_s2"
-    assert run_name("msr", "lstm", None, 0) == "msr_lstm_epsnone_s0" == run_name("msr", "lstm", float("inf"), 0)
-
-
 def test_write_json_atomic_leaves_nothing_on_failure(tmp_path):
     target = tmp_path / "sub" / "r.json"
     write_json_atomic(target, {"a": np.float32(1.5)})
@@ -112,82 +97,9 @@ def test_write_json_atomic_leaves_nothing_on_failure(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dir.json", "sub"]
 
 
-def test_sweep_is_resumable(tiny, tmp_path, monkeypatch):
-    X, y, _, _ = tiny
-    data = {"train": (X, y), "test": (X, y), "classes": list("abcd"), "protocol": "synthetic test data",
-            "layout": "prism15", "spec": "pos+vel+bone", "frames": 16}
-    monkeypatch.setitem(B.DEFAULT_TRAIN, "stgcn", {**B.DEFAULT_TRAIN["stgcn"], "channels": (8, 16), "batch_size": 8, "batch_size_dp": 8})
-    runs = privacy_utility_sweep("utd", epsilons=(4, None), seeds=(0,), model_kinds=("stgcn",), out_dir=tmp_path, epochs=1,
-                                 progress=False, data=data)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["utd_stgcn_eps4_s0.json", "utd_stgcn_epsnone_s0.json"]
-    r = json.loads((tmp_path / "utd_stgcn_eps4_s0.json").read_text())
-    assert r["ledger"]["epsilon_prv"] <= 4 + 1e-6 and r["ledger"]["epsilon_rdp"] > 0 and "command" in r and r["machine"]["cpu_cores"]
-    assert len(runs) == 2 and set(runs.columns) >= {"epsilon_prv", "epsilon_rdp", "accuracy", "kappa"}
-    def boom(*a, **k): raise AssertionError("a finished run was retrained")
-    monkeypatch.setattr(B, "run_experiment", boom)
-    again = privacy_utility_sweep("utd", epsilons=(4, None), seeds=(0,), model_kinds=("stgcn",), out_dir=tmp_path, progress=False)
-    pd.testing.assert_frame_equal(again, runs)
-    with pytest.raises(FileNotFoundError, match="missing"): collect_runs(tmp_path, ["utd_stgcn_eps1_s0"])
-    with pytest.raises(ValueError, match="unknown model kind 'gru'"): privacy_utility_sweep("utd", model_kinds=("gru",), out_dir=tmp_path)
-
-
 def test_clip_tensor_on_real_utd(data_root):
     from prism.data import load_utd_mhad
     rec = load_utd_mhad(data_root)[0]
     x = clip_tensor(rec)
     assert x.shape == (9, 32, 15) and x.dtype == np.float32 and np.isfinite(x).all()
     assert clip_tensor(rec, layout="kinect20_utd", spec="pos", frames=20).shape == (3, 20, 20)
-
-
-def test_public_pretraining_and_private_head(tiny, monkeypatch):
-    "stgcn_ft: backbone trained on the public data only, last layer trained (DP) on the private data; the folded head is exact."
-    X, y, _, _ = tiny
-    rng = np.random.default_rng(1)
-    Xp = (rng.normal(size=(20, 9, 16, 15)) * 2 + 1).astype(np.float32)
-    data = {"train": (X, y), "test": (X, y), "classes": list("abcd"), "protocol": "synthetic test data", "layout": "prism15",
-            "spec": "pos+vel+bone", "frames": 16, "public": {"name": "pub", "data": (Xp, np.arange(20) % 5)}}
-    monkeypatch.setitem(B.DEFAULT_TRAIN, "stgcn_ft", {**B.DEFAULT_TRAIN["stgcn_ft"], "channels": (8, 16), "pretrain_epochs": 1,
-                                                       "epochs": 2, "epochs_dp": 2, "batch_size": 8, "batch_size_dp": 8})
-    backbone = B.pretrain_public(data, seed=0)
-    assert B.pretrain_public(data, seed=0) is backbone            # trained once per seed, then reused
-    assert torch.allclose(backbone.input_norm.mean, torch.from_numpy(Xp).mean(dim=(0, 2, 3)), atol=1e-4)
-    out, model = B.run_experiment(data, "utd", "stgcn_ft", 4.0, 0, return_model=True)
-    assert out["pretrained_on"] == "pub" and out["ledger"]["epsilon_prv"] <= 4 + 1e-6
-    for n, v in backbone.state_dict().items():                    # only the head differs from the public backbone
-        if not n.startswith("head."): assert torch.equal(v, model.state_dict()[n]), n
-    from prism.privacy import extract_features
-    f_pub = extract_features(backbone, make_loader(Xp, np.zeros(20), 8))[0]
-    assert model(torch.from_numpy(X)).shape == (24, 4)
-    with pytest.raises(ValueError, match="no public dataset"): B.pretrain_public({**data, "public": None})
-
-
-def test_private_class_means(tiny, monkeypatch):
-    "stgcn_ncm: without noise the head is the cosine nearest-class-mean rule; with noise the ledger is the Gaussian mechanism's."
-    X, y, _, _ = tiny
-    rng = np.random.default_rng(2)
-    Xp = rng.normal(size=(20, 9, 16, 15)).astype(np.float32)
-    data = {"train": (X, y), "test": (X, y), "classes": list("abcd"), "protocol": "synthetic test data", "layout": "prism15",
-            "spec": "pos+vel+bone", "frames": 16, "public": {"name": "pub", "data": (Xp, np.arange(20) % 5)}}
-    monkeypatch.setitem(B.DEFAULT_TRAIN, "stgcn_ft", {**B.DEFAULT_TRAIN["stgcn_ft"], "channels": (8, 16), "pretrain_epochs": 1})
-    monkeypatch.setitem(B.DEFAULT_TRAIN, "stgcn_ncm", {**B.DEFAULT_TRAIN["stgcn_ncm"], "channels": (8, 16)})
-    from prism.privacy import create_privacy_config, extract_features
-    backbone = B.pretrain_public(data, seed=0)
-    model = B.build_model("stgcn_ncm", 15, 9, 4)
-    model.load_state_dict({n: v for n, v in backbone.state_dict().items() if not n.startswith("head.")}, strict=False)
-    res = B.fit_private_ncm(model, data, create_privacy_config(None, 1e-5, noise_multiplier=0.0), public_stats=backbone.public_feature_stats)
-    mu, sd = backbone.public_feature_stats
-    f = (extract_features(backbone, make_loader(X, y, 8))[0] - mu) / sd
-    u = f / f.norm(dim=1, keepdim=True)
-    C = torch.stack([u[torch.from_numpy(y == c)].sum(0) for c in range(4)]); C = C / C.norm(dim=1, keepdim=True)
-    with torch.no_grad(): assert torch.equal(model(torch.from_numpy(X)).argmax(1), (u @ C.T).argmax(1))
-    assert res["ledger"]["epsilon_prv"] == float("inf") and res["ledger"]["noise_multiplier"] == 0.0
-    out = B.run_experiment(data, "utd", "stgcn_ncm", 1.0, 0)
-    led = out["ledger"]
-    assert led["epsilon_prv"] <= 1 + 1e-6 and led["steps"] == 1 and led["sample_rate"] == 1.0 and led["noise_multiplier"] > 3
-    assert out["pretrained_on"] == "pub" and "Gaussian mechanism" in led["mechanism"]
-
-
-def test_deployable_kinds():
-    assert B.deployable("stgcn", None) and not B.deployable("stgcn", 8) and not B.deployable("lstm", 1)
-    assert all(B.deployable(k, e) for k in ("stgcn_ft", "stgcn_ncm", "lstm_ft") for e in (0.5, 8, None))
-    assert set(B.PUBLIC_BACKBONE) <= set(B.MODEL_KINDS)

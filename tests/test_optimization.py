@@ -14,15 +14,8 @@ from prism.optimization import (LinearGraphConv, OnnxModel, STGCNCore, checkpoin
 
 
 @pytest.fixture(scope="module")
-def setup():
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(16, 9, 16, 15)).astype(np.float32)
-    y = np.arange(16) % 4
-    torch.manual_seed(0)
-    stgcn = STGCN_PRISM(num_joints=15, in_channels=9, num_classes=4, layout="prism15", channels=(8, 16)).eval()
-    lstm = LSTMBaseline(num_joints=15, in_channels=9, num_classes=4, hidden_size=16).eval()
-    for m in (stgcn, lstm): m.input_norm.fit(X * 3 + 1)   # a non-trivial input standardisation travels with every form
-    return X, y, stgcn, lstm
+def setup(make_tiny):
+    return make_tiny(16, fit_norm=True)   # a non-trivial input standardisation travels with every form
 
 
 def no_tmp(d: Path): return not [p for p in Path(d).rglob("*") if p.name.endswith(".tmp")]
