@@ -44,7 +44,7 @@ DEFAULT_TRAIN = {
                 "lr": 0.1, "lr_dp": 1.0, "epochs": 15, "epochs_dp": 15, "batch_size": 160, "batch_size_dp": 160,
                 "ema": 0.9, "max_grad_norm": 1.0, "views": 1},
     # the stgcn_ft backbone (same pretraining, shared), with a DP nearest-class-mean head released once by the Gaussian mechanism
-    "stgcn_ncm": {"channels": (32, 64, 64), "dropout": 0.1}}
+    "stgcn_ncm": {"channels": (32, 64, 64), "dropout": 0.1, "dims": 0}}
 # kinds whose backbone is pretrained on the public dataset -> the kind whose pretraining they use
 PUBLIC_BACKBONE = {"stgcn_ft": "stgcn_ft", "stgcn_ncm": "stgcn_ft", "lstm_ft": "lstm_ft"}
 # the input standardisation of each dataset comes from a dataset treated as public (never from the private training split)
@@ -173,6 +173,7 @@ def fit_private_ncm(model:nn.Module, # backbone from public pretraining (only it
                     config=None, # `PrivacyConfig` (its epsilon, delta and accountant) or None (non-private)
                     seed:int=0, # seed of the noise
                     public_stats:tuple|None=None, # (mean, std) of the public features (None: computed here)
+                    dims:int=0, # first project the standardised features on the public features' top `dims` principal directions (0: none)
                    ) -> dict:
     "Make `model.head` a nearest-class-mean (cosine) classifier of the private clips' features, the class sums released once with Gaussian noise."
     from opacus.accountants.utils import get_noise_multiplier
@@ -180,6 +181,12 @@ def fit_private_ncm(model:nn.Module, # backbone from public pretraining (only it
     model.eval()
     mu, sd = public_stats if public_stats is not None else public_feature_stats(model, data["public"]["data"][0])
     f = (extract_features(model, make_loader(xtr, ytr, 256))[0] - mu) / sd
+    P = None
+    if dims:   # fewer coordinates, less noise in total: principal directions of the PUBLIC features only
+        X_pub = data["public"]["data"][0]
+        fp = (extract_features(model, make_loader(X_pub, np.zeros(len(X_pub), np.int64), 256))[0] - mu) / sd
+        P = torch.linalg.svd(fp - fp.mean(0), full_matrices=False)[2][:dims].T   # (F, dims)
+        f = f @ P
     u = f / f.norm(dim=1, keepdim=True).clamp_min(1e-12)   # every clip adds a unit vector to its class's sum: L2 sensitivity 1
     S = torch.zeros(model.num_classes, f.shape[1]).index_add_(0, torch.as_tensor(ytr), u)
     ledger, sigma = None, 0.0
@@ -194,10 +201,11 @@ def fit_private_ncm(model:nn.Module, # backbone from public pretraining (only it
         ledger.update(mechanism="Gaussian mechanism, one release of the per-class sums of unit-norm clip features (L2 sensitivity 1)",
                       max_grad_norm=None, grad_sample_mode=None, feature_norm=1.0)
     C = S / S.norm(dim=1, keepdim=True).clamp_min(1e-12)
-    with torch.no_grad():   # argmax_c <C_c, (x - mu) / sd> is the cosine rule (the norm of x does not change the argmax), folded into one Linear
-        model.head.weight.copy_(C / sd); model.head.bias.copy_(-(C * (mu / sd)).sum(1))
+    W = C if P is None else C @ P.T   # back to the backbone's feature space
+    with torch.no_grad():   # argmax_c <C_c, P'(x - mu) / sd> is the cosine rule (the norm of x does not change the argmax), folded into one Linear
+        model.head.weight.copy_(W / sd); model.head.bias.copy_(-(W * (mu / sd)).sum(1))
     return {"ledger": ledger, "history": [], "hparams": {"head": "nearest class mean (cosine)", "noise_multiplier": float(sigma),
-                                                          "seed": seed, "num_train": int(len(ytr))}}
+                                                          "dims": dims, "seed": seed, "num_train": int(len(ytr))}}
 
 def run_experiment(data:dict, # from `load_protocol`
                    dataset:str, # dataset key (for names)
@@ -238,7 +246,7 @@ def run_experiment(data:dict, # from `load_protocol`
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*(Secure RNG|Optimal order|Full backward hook).*")
         if kind == "stgcn_ncm":
-            res = fit_private_ncm(model, data, cfg, seed=seed, public_stats=backbone.public_feature_stats)
+            res = fit_private_ncm(model, data, cfg, seed=seed, public_stats=backbone.public_feature_stats, dims=d.get("dims", 0))
         elif ft:
             tr, res = fit_private_head(model, data, cfg, lr=lr, epochs=epochs, batch_size=bs, ema=d["ema"], seed=seed,
                                        views=d.get("views", 1), public_stats=backbone.public_feature_stats)

@@ -83,6 +83,13 @@ def test_private_class_means(tiny, monkeypatch):
     C = torch.stack([u[torch.from_numpy(y == c)].sum(0) for c in range(4)]); C = C / C.norm(dim=1, keepdim=True)
     with torch.no_grad(): assert torch.equal(model(torch.from_numpy(X)).argmax(1), (u @ C.T).argmax(1))
     assert res["ledger"]["epsilon_prv"] == float("inf") and res["ledger"]["noise_multiplier"] == 0.0
+    # with a public PCA projection the folded head is the cosine rule in the projected space
+    B.fit_private_ncm(model, data, create_privacy_config(None, 1e-5, noise_multiplier=0.0), public_stats=backbone.public_feature_stats, dims=4)
+    fp = (extract_features(backbone, make_loader(Xp, np.zeros(20), 8))[0] - mu) / sd
+    P = torch.linalg.svd(fp - fp.mean(0), full_matrices=False)[2][:4].T
+    z = f @ P; uz = z / z.norm(dim=1, keepdim=True)
+    Cz = torch.stack([uz[torch.from_numpy(y == c)].sum(0) for c in range(4)]); Cz = Cz / Cz.norm(dim=1, keepdim=True)
+    with torch.no_grad(): assert torch.equal(model(torch.from_numpy(X)).argmax(1), (uz @ Cz.T).argmax(1))
     out = B.run_experiment(data, "utd", "stgcn_ncm", 1.0, 0)
     led = out["ledger"]
     assert led["epsilon_prv"] <= 1 + 1e-6 and led["steps"] == 1 and led["sample_rate"] == 1.0 and led["noise_multiplier"] > 3
