@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_audit.ipynb #f16d1b0a
 from __future__ import annotations
-import datetime, json, math, os, platform, sys, warnings
+import json, math, warnings
 from pathlib import Path
 from typing import Callable, Sequence
 import numpy as np
@@ -12,10 +12,11 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 from scipy import stats
-from .skeleton import get_layout, Layout, to_common
+from .skeleton import get_layout, Layout
 from .kinematics import compute_channels
-from .pose import normalize_pose
-from .data import load_utd_mhad, load_msr_action3d, utd_cross_subject, get_data_root
+from .pose import normalize_pose, atomic_write
+from .benchmarks import stamp, clip_tensor
+from .data import load_utd_mhad, load_msr_action3d, utd_cross_subject
 from .models import STGCN_PRISM, InputNorm
 from .privacy import create_privacy_config, PrivacyPreservingTrainer
 
@@ -354,19 +355,6 @@ def predict_logits(model:nn.Module, X:np.ndarray, batch_size:int=512) -> np.ndar
     return torch.cat([model(X[i:i + batch_size]) for i in range(0, len(X), batch_size)]).numpy()
 
 # %% ../nbs/08_audit.ipynb #cb76b65c
-def _stamp(command:str|None) -> dict:
-    return {"command": command or " ".join([Path(sys.executable).name] + sys.argv), "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "machine": {"cpu_cores": os.cpu_count(), "torch_threads": torch.get_num_threads(), "platform": platform.platform(),
-                        "python": platform.python_version(), "torch": torch.__version__}}
-
-def _write_atomic(path:Path, write:Callable) -> None:
-    "Write through a temporary file in the same folder, then rename: no half-written result files."
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
-    try: write(tmp); os.replace(tmp, path)
-    finally:
-        if tmp.exists(): tmp.unlink()
-
 def _label(eps) -> str: return "non-private" if eps is None else f"DP eps={eps:g}"
 
 # %% ../nbs/08_audit.ipynb #1d1f1bac
@@ -532,7 +520,7 @@ def run_audit(root:str|Path|None=None, # data root (holds utd_mhad/); None reads
             say(f"{lab} [{variant}]: cross-subject action accuracy {acc:.3f}, re-id from embeddings {r['accuracy']:.3f}")
         rows.append(row)
         mia_all[lab], can_all[lab] = mia, can
-    summary = {**_stamp(command), "dataset": "utd_mhad", "clips": len(recs), "actions": C, "subjects": int(len(set(subj))),
+    summary = {**stamp(command), "dataset": "utd_mhad", "clips": len(recs), "actions": C, "subjects": int(len(set(subj))),
                "model": model, "settings": {"epsilons": list(epsilons), "n_models": n_models, "epochs": epochs,
                "control_epochs": control_epochs, "canaries": int(len(can_idx)), "delta": delta, "alpha": alpha, "seed": seed},
                "privacy_unit": "one training clip (sequence)", "table": rows, "reid": reid,
@@ -540,13 +528,13 @@ def run_audit(root:str|Path|None=None, # data root (holds utd_mhad/); None reads
                "mia_detail": {k: {a: v["metrics"][a] for a in ATTACKS} | {"models": v["models"]} for k, v in mia_all.items()},
                "canary_detail": {k: {"clopper_pearson": v["clopper_pearson"], "one_run": v["one_run"], "model": v["model"]} for k, v in can_all.items()}}
     if out_dir is not None:
-        import matplotlib; import matplotlib.pyplot as plt; import pandas as pd
+        import matplotlib.pyplot as plt; import pandas as pd
         out = Path(out_dir)
-        _write_atomic(out/"audit.json", lambda p: p.write_text(json.dumps(summary, indent=1, default=float)))
-        _write_atomic(out/"summary.csv", lambda p: pd.DataFrame(rows).to_csv(p, index=False))
-        _write_atomic(out/"reid.csv", lambda p: pd.DataFrame(reid).to_csv(p, index=False))
+        atomic_write(out/"audit.json", lambda p: Path(p).write_text(json.dumps(summary, indent=1, default=float)))
+        atomic_write(out/"summary.csv", lambda p: pd.DataFrame(rows).to_csv(p, index=False))
+        atomic_write(out/"reid.csv", lambda p: pd.DataFrame(reid).to_csv(p, index=False))
         fig = plot_mia_rocs(mia_all)
-        _write_atomic(out/"mia_roc.png", lambda p: fig.savefig(p, dpi=120, bbox_inches="tight", format="png")); plt.close(fig)
+        atomic_write(out/"mia_roc.png", lambda p: fig.savefig(p, dpi=120, bbox_inches="tight", format="png")); plt.close(fig)
         summary["written"] = sorted(str(p.name) for p in out.iterdir() if not p.name.startswith("."))
     summary["_mia"], summary["_canary"] = mia_all, can_all
     return summary
@@ -645,6 +633,5 @@ def clip_tensors(records:Sequence, # `SkeletonRecord`s of one layout
                  bone_lengths:np.ndarray|None=None, # (V,) canonical lengths in the *source* layout (the mitigation)
                 ) -> np.ndarray:
     "(N, C, T, V) float32 ST-GCN inputs: `prism.benchmarks.clip_tensor` of every record, with the optional bone normalisation in between."
-    from prism.benchmarks import clip_tensor
     f = None if bone_lengths is None else (lambda x, lay: normalize_bone_lengths(x, lay, bone_lengths))
     return np.stack([clip_tensor(r, layout, spec, frames, transform=f) for r in records]).astype(np.float32)

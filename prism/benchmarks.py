@@ -15,7 +15,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from sklearn.metrics import accuracy_score, cohen_kappa_score, confusion_matrix, precision_recall_fscore_support
 from .skeleton import to_common, orient_up
 from .kinematics import compute_channels
-from .pose import normalize_pose
+from .pose import normalize_pose, atomic_write
 
 # %% auto #0
 __all__ = ['METRICS', 'resample_frames', 'clip_tensor', 'clips_to_arrays', 'make_loader', 'classification_metrics', 'predict',
@@ -314,15 +314,7 @@ def stamp(command:str|None=None) -> dict:
 def write_json_atomic(path:str|Path, # destination
                       obj:dict, # JSON-serialisable content (numpy scalars are converted)
                      ) -> Path:
-    "Write JSON to a temporary file in the same folder, then rename it into place."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f: json.dump(obj, f, indent=1, default=lambda o: o.item() if hasattr(o, "item") else str(o))
-        os.replace(tmp, path)
-        umask = os.umask(0); os.umask(umask); os.chmod(path, 0o666 & ~umask)  # mkstemp makes 0600 files
-    except BaseException:
-        if os.path.exists(tmp): os.unlink(tmp)
-        raise
-    return path
+    "Write JSON atomically (`prism.pose.atomic_write`)."
+    text = json.dumps(obj, indent=1, default=lambda o: o.item() if hasattr(o, "item") else str(o))   # fails before any file is touched
+    return atomic_write(path, lambda tmp: Path(tmp).write_text(text))
 

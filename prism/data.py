@@ -331,15 +331,9 @@ def plot_sequence(rec:SkeletonRecord, # the sequence to draw
 
 # %% ../nbs/03_data.ipynb #614b455f
 def _atomic_write_bytes(path:Path, data:bytes):
-    "Write `data` to `path` via a temporary file in the same folder, so a crash leaves no half file."
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f: f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp): os.unlink(tmp)
-        raise
+    "Write `data` to `path` atomically (`prism.pose.atomic_write`): a crash leaves no half file."
+    from prism.pose import atomic_write
+    return atomic_write(path, lambda tmp: Path(tmp).write_bytes(data))
 
 def _npz_bytes(**arrays) -> bytes:
     import io

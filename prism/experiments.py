@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
+from .pose import atomic_write
 from .models import InputNorm, STGCN_PRISM, LSTMBaseline
 from .privacy import PrivacyPreservingTrainer, SkeletonAugment, LinearHead, extract_features, create_privacy_config, privacy_ledger
 from .benchmarks import (METRICS, _is_nodp, clips_to_arrays, make_loader, classification_metrics, predict, run_comprehensive_benchmark,
@@ -366,24 +367,23 @@ def reproduce(quick:bool=True, # the <= 15 min default; False: the full grid (ho
         # so re-running the default job never shrinks them
         runs = collect_runs(rdir)
         bdir.mkdir(parents=True, exist_ok=True)
-        runs.to_csv(_tmp := bdir / "runs.csv.tmp", index=False); os.replace(_tmp, bdir / "runs.csv")
+        atomic_write(bdir / "runs.csv", lambda tmp: runs.to_csv(tmp, index=False))
         agg = pd.concat([aggregate_runs(runs, m).rename(columns={"mean": f"{m}_mean", "std": f"{m}_std"}).drop(columns="count")
                          .set_index(["dataset", "model", "epsilon"]) for m in METRICS], axis=1).reset_index()
         agg["runs"] = aggregate_runs(runs)["count"].values
-        agg.to_csv(_tmp := bdir / "utility.csv.tmp", index=False); os.replace(_tmp, bdir / "utility.csv")
+        atomic_write(bdir / "utility.csv", lambda tmp: agg.to_csv(tmp, index=False))
         # plots
         shown = [d for d in DATASETS if d in set(runs.dataset)]
         fig, axes = plt.subplots(1, len(shown), figsize=(6 * len(shown), 3.8), squeeze=False)
         for ax, ds in zip(axes[0], shown):
             plot_privacy_utility(runs[runs.dataset == ds], ax=ax, title=f"{ds}: {data[ds]['protocol'] if ds in data else 'test split'}"[:70])
-        fig.tight_layout(); fig.savefig(_tmp := bdir / "privacy_utility.tmp.png", dpi=110); os.replace(_tmp, bdir / "privacy_utility.png"); plt.close(fig)
+        fig.tight_layout(); atomic_write(bdir / "privacy_utility.png", lambda tmp: fig.savefig(tmp, dpi=110)); plt.close(fig)
         priv = runs[np.isfinite(runs.epsilon)]
         best = priv.loc[priv.accuracy.idxmax()] if len(priv) else runs.loc[runs.accuracy.idxmax()]
         rb = json.loads((rdir / best.file).read_text())
         ax = plot_confusion(rb["y_true"], rb["y_pred"], rb["classes"],
                             title=f"{rb['dataset']} {rb['model']} eps={rb['epsilon']} seed {rb['seed']}: acc {rb['accuracy']:.3f}")
-        ax.figure.tight_layout(); ax.figure.savefig(_tmp := bdir / "confusion_best_private.tmp.png", dpi=110)
-        os.replace(_tmp, bdir / "confusion_best_private.png"); plt.close(ax.figure)
+        ax.figure.tight_layout(); atomic_write(bdir / "confusion_best_private.png", lambda tmp: ax.figure.savefig(tmp, dpi=110)); plt.close(ax.figure)
         # efficiency table: the checkpoints of the first dataset's first seed, loaded fresh (no training hooks)
         from prism.optimization import load_checkpoint
         ds0, models = datasets[0], {}
@@ -396,7 +396,7 @@ def reproduce(quick:bool=True, # the <= 15 min default; False: the full grid (ho
                 models[name] = (m.eval(), card.get("ledger"))
         (xte, yte) = data[ds0]["test"]
         eff = _timed(timings, "efficiency", run_comprehensive_benchmark, models, make_loader(xte, yte, 64), threads=threads)
-        eff.to_csv(_tmp := bdir / "efficiency.csv.tmp"); os.replace(_tmp, bdir / "efficiency.csv")
+        atomic_write(bdir / "efficiency.csv", lambda tmp: eff.to_csv(tmp))
     finally:
         torch.set_num_threads(old_threads)
     timings["total"] = round(time.perf_counter() - t_all, 1)

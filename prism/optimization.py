@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_optimization.ipynb #1bbb2479
 from __future__ import annotations
-import copy, datetime, hashlib, json, os, tempfile, time, warnings
+import copy, datetime, hashlib, json, os, tempfile, warnings
 from pathlib import Path
 from typing import Callable, Iterable
 import numpy as np
@@ -12,6 +12,7 @@ import pandas as pd
 import torch
 from torch import nn
 from .models import STGCN_PRISM, LSTMBaseline, GraphConv
+from .pose import atomic_write
 from .benchmarks import (measure_latency, throughput, model_size_bytes, count_parameters, predict,
                               classification_metrics, write_json_atomic, stamp)
 
@@ -115,18 +116,6 @@ def quantize_dynamic_lstm(model:LSTMBaseline # trained LSTM baseline (not change
         return torch.ao.quantization.quantize_dynamic(m, {nn.LSTM, nn.Linear}, dtype=torch.qint8)
 
 # %% ../nbs/07_optimization.ipynb #5f16c049
-def _atomic_save(path:Path, write:Callable[[str], None]) -> Path:
-    "Call write(tmp_path) for a temporary file in path's folder, then rename it to path."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp"); os.close(fd)
-    try:
-        write(tmp); os.replace(tmp, path)
-        umask = os.umask(0); os.umask(umask); os.chmod(path, 0o666 & ~umask)  # mkstemp makes 0600 files
-    except BaseException:
-        if os.path.exists(tmp): os.unlink(tmp)
-        raise
-    return path
-
 def _max_diff(a, b) -> float: return float((torch.as_tensor(a) - torch.as_tensor(b)).abs().max())
 
 def export_torchscript(model:nn.Module, # model to export (eval mode is set)
@@ -140,7 +129,7 @@ def export_torchscript(model:nn.Module, # model to export (eval mode is set)
         warnings.simplefilter("ignore")
         try: ts, method = torch.jit.script(model), "script"
         except Exception: ts, method = torch.jit.trace(model, example), "trace"
-        path = _atomic_save(Path(path), lambda p: torch.jit.save(ts, p))
+        path = atomic_write(Path(path), lambda p: torch.jit.save(ts, p))
         back = torch.jit.load(str(path)).eval()
         diff = _max_diff(back(example), model(example))
     if not diff <= atol: raise RuntimeError(f"TorchScript round trip of {path.name} differs by {diff:.3g} > atol={atol}")
@@ -179,7 +168,7 @@ def export_onnx(model:nn.Module, # model to export
         ex = example if example.shape[0] > 1 else example.repeat(2, *([1] * (example.ndim - 1)))  # batch 1 would be specialised
         prog = torch.onnx.export(model, (ex,), dynamo=True, verbose=False,
                                  dynamic_shapes=({0: torch.export.Dim("batch", min=1, max=4096)},))
-    path = _atomic_save(Path(path), lambda p: prog.save(p))
+    path = atomic_write(Path(path), lambda p: prog.save(p))
     om = OnnxModel(path)
     xb = example.repeat(check_batch, *([1] * (example.ndim - 1))) + 0.01 * torch.randn(check_batch, *example.shape[1:])
     with torch.no_grad(): diff = max(_max_diff(om(example), model(example)), _max_diff(om(xb), model(xb)))
@@ -281,7 +270,7 @@ def optimize_model(model:nn.Module, # trained `STGCN_PRISM` or `LSTMBaseline`
                "fp32_size_note": "fp32 size = weights serialised with safetensors",
                "table": t.reset_index().to_dict(orient="records")}
     write_json_atomic(d / "optimization.json", summary)
-    _atomic_save(d / "table.csv", lambda p: t.to_csv(p))
+    atomic_write(d / "table.csv", lambda p: t.to_csv(p))
     return {"table": t, "recommended": best, "dir": d, "summary": summary}
 
 optimize_stgcn_model = optimize_model
@@ -357,12 +346,12 @@ def save_checkpoint(model:nn.Module, # STGCN_PRISM or LSTMBaseline
     paths = checkpoint_paths(path)
     tensors = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
     config = model_config(model)
-    _atomic_save(paths["weights"], lambda p: save_file(tensors, p, metadata={"prism_model": json.dumps(config)}))
+    atomic_write(paths["weights"], lambda p: save_file(tensors, p, metadata={"prism_model": json.dumps(config)}))
     full = {**(card or {}), "name": paths["weights"].stem, "format": "prism-checkpoint/1", "model": config,
             "params": count_parameters(model), "tensors": {k: list(v.shape) for k, v in tensors.items()},
             "weights": paths["weights"].name, "sha256": _sha256(paths["weights"]), "code_version": prism.__version__,
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
-    _atomic_save(paths["markdown"], lambda p: Path(p).write_text(_card_markdown(full)))
+    atomic_write(paths["markdown"], lambda p: Path(p).write_text(_card_markdown(full)))
     write_json_atomic(paths["card"], full)
     return full
 

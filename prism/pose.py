@@ -13,12 +13,12 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['VIDEO_EXTS', 'POSE_EXTRACTOR_VERSION', 'NUM_LANDMARKS', 'JHMDB_CLASSES', 'JHMDB_SPLIT_FILE', 'JHMDB_POSE_CONFIG',
-           'VideoError', 'NoPersonError', 'VideoInfo', 'video_info', 'read_frames', 'PoseConfig', 'PoseResult',
-           'longest_gap', 'file_hash', 'cache_key', 'PoseExtractor', 'extract_pose', 'save_pose', 'load_pose',
-           'GapWarning', 'fill_gaps', 'frame_mask', 'pose_joints', 'torso_length', 'shoulder_yaw', 'normalize_pose',
-           'extract_and_normalize_pose_with_kinematics', 'pose_cache_dir', 'find_videos', 'ExtractionSummary',
-           'extract_videos', 'extract_folder', 'extract_path', 'JHMDBClip', 'jhmdb_source', 'jhmdb_clips',
-           'make_jhmdb_split', 'save_jhmdb_split', 'jhmdb_split', 'pose_flags', 'load_jhmdb']
+           'VideoError', 'NoPersonError', 'VideoInfo', 'atomic_write', 'video_info', 'read_frames', 'PoseConfig',
+           'PoseResult', 'longest_gap', 'file_hash', 'cache_key', 'PoseExtractor', 'extract_pose', 'save_pose',
+           'load_pose', 'GapWarning', 'fill_gaps', 'frame_mask', 'pose_joints', 'torso_length', 'shoulder_yaw',
+           'normalize_pose', 'extract_and_normalize_pose_with_kinematics', 'pose_cache_dir', 'find_videos',
+           'ExtractionSummary', 'extract_videos', 'extract_folder', 'extract_path', 'JHMDBClip', 'jhmdb_source',
+           'jhmdb_clips', 'make_jhmdb_split', 'save_jhmdb_split', 'jhmdb_split', 'pose_flags', 'load_jhmdb']
 
 # %% ../nbs/00_pose.ipynb #d6e26e29
 VIDEO_EXTS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
@@ -66,6 +66,20 @@ def _umask_mode() -> int:
     "Permission bits a normally created file gets (mkstemp makes private 0600 files)."
     m = os.umask(0); os.umask(m)
     return 0o666 & ~m
+
+def atomic_write(path:str|Path, # destination (parent folders are created)
+                 write, # write(tmp) writes the whole content to the temporary path `tmp` (same folder and suffix as `path`)
+                ) -> Path:
+    "Write through a hidden temporary file next to `path`, then rename it into place: a crash never leaves half a file."
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp" + path.suffix, dir=path.parent); os.close(fd)
+    try:
+        write(tmp)
+        os.chmod(tmp, _umask_mode()); os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp): os.remove(tmp)
+        raise
+    return path
 
 def _open_video(path:str|Path # a video file
                ):
@@ -291,18 +305,12 @@ def save_pose(result:PoseResult, # what to save
     meta = dict(fps=result.fps, size=list(result.size), source=result.source, key=result.key,
                 settings=result.settings, format="prism-pose-1")
     unreadable = result.unreadable if result.unreadable is not None else np.zeros_like(result.found)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
+    def write(tmp):
+        with open(tmp, "wb") as f:   # a file object: numpy adds no .npz suffix of its own
             np.savez_compressed(f, landmarks=result.landmarks.astype(np.float32), world=result.world.astype(np.float32),
                                 found=result.found.astype(bool), unreadable=unreadable.astype(bool),
                                 meta=np.array(json.dumps(meta)))
-        os.chmod(tmp, _umask_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp): os.remove(tmp)
-        raise
-    return path
+    return atomic_write(path, write)
 
 def _read_meta(path:Path) -> dict:
     with np.load(path, allow_pickle=False) as z:
@@ -521,17 +529,7 @@ class ExtractionSummary:
         return "\n".join(lines)
     def __repr__(self): return self.report()
 
-def _atomic_write_text(path:Path, text:str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f: f.write(text)
-        os.chmod(tmp, _umask_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp): os.remove(tmp)
-        raise
-    return path
+def _atomic_write_text(path:Path, text:str) -> Path: return atomic_write(path, lambda tmp: Path(tmp).write_text(text))
 
 # %% ../nbs/00_pose.ipynb #be09f386
 _WORKER:PoseExtractor|None = None
