@@ -15,10 +15,10 @@ from scipy import stats
 from .skeleton import get_layout, Layout
 from .kinematics import compute_channels
 from .pose import normalize_pose, atomic_write
-from .benchmarks import stamp, clip_tensor
+from .benchmarks import stamp, clip_tensor, make_loader
 from .data import load_utd_mhad, load_msr_action3d, utd_cross_subject
 from .models import STGCN_PRISM, InputNorm
-from .privacy import create_privacy_config, PrivacyPreservingTrainer
+from .privacy import create_privacy_config, PrivacyPreservingTrainer, extract_features
 
 # %% auto #0
 __all__ = ['DEFAULT_FRACTIONS', 'ATTACKS', 'roc_points', 'auc_score', 'tpr_at_fpr', 'mia_metrics', 'clopper_pearson',
@@ -619,11 +619,9 @@ def reid_probe(features:np.ndarray, # (N, D) one feature vector per clip
 def embed(model:nn.Module, # a model with `features(x)` (`AuditMLP`, `STGCN_PRISM`, `LSTMBaseline`)
           X:np.ndarray, # inputs
           batch_size:int=256) -> np.ndarray:
-    "(N, feature_dim) penultimate-layer embeddings in eval mode."
-    if not hasattr(model, "features"): raise TypeError(f"{type(model).__name__} has no features(x) method")
-    model.eval()
-    X = torch.as_tensor(np.asarray(X, np.float32))
-    return torch.cat([model.features(X[i:i + batch_size]) for i in range(0, len(X), batch_size)]).numpy()
+    "(N, feature_dim) penultimate-layer embeddings in eval mode (`prism.privacy.extract_features` on an array)."
+    X = np.asarray(X, np.float32)
+    return extract_features(model, make_loader(X, np.zeros(len(X), np.int64), batch_size))[0].numpy()
 
 # %% ../nbs/08_audit.ipynb #90ee6e29
 def clip_tensors(records:Sequence, # `SkeletonRecord`s of one layout

@@ -264,7 +264,7 @@ def plot_privacy_utility(runs:pd.DataFrame, # one row per run (see `aggregate_ru
     for i, (name, g) in enumerate(agg.groupby(hue, sort=False)):
         col = f"C{i}"
         dp, nd = g[g.epsilon != "none"], g[g.epsilon == "none"]
-        if len(dp): ax.errorbar(dp.epsilon.astype(float), dp["mean"], yerr=dp["std"], marker="o", capsize=3, color=col, label=f"{name} (DP-SGD)")
+        if len(dp): ax.errorbar(dp.epsilon.astype(float), dp["mean"], yerr=dp["std"], marker="o", capsize=3, color=col, label=f"{name} (DP)")
         if len(nd):
             ax.errorbar([x_nodp], nd["mean"], yerr=nd["std"], marker="s", capsize=3, color=col, linestyle="none", label=f"{name} (no DP)")
             ax.axhline(float(nd["mean"].iloc[0]), color=col, linestyle="--", linewidth=0.8)
