@@ -97,8 +97,8 @@ class InputNorm(nn.Module):
         self.register_buffer("std", torch.ones(channels))
 
     def forward(self, x:torch.Tensor) -> torch.Tensor:
-        shape = (1, -1) + (1,) * (x.ndim - 2)
-        return (x - self.mean.view(shape)) / self.std.view(shape)
+        # channels moved last and back: no shape arithmetic, so FX (int8) and export trace it for any number of dims
+        return ((x.movedim(1, -1) - self.mean) / self.std).movedim(-1, 1)
 
     @torch.no_grad()
     def fit(self, X, # (N, C, T, V[, M]) clips (array or tensor) to take the statistics from; NaN is ignored

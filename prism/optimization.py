@@ -47,9 +47,7 @@ class STGCNCore(nn.Module):
         super().__init__()
         if not isinstance(model, STGCN_PRISM): raise TypeError(f"STGCNCore needs an STGCN_PRISM, got {type(model).__name__}")
         self.blocks, self.head = copy.deepcopy(model.blocks), copy.deepcopy(model.head)
-        # the input standardisation as fixed (1, C, 1, 1) buffers: shape arithmetic on the input would not trace
-        self.register_buffer("in_mean", model.input_norm.mean.detach().clone().view(1, -1, 1, 1))
-        self.register_buffer("in_std", model.input_norm.std.detach().clone().view(1, -1, 1, 1))
+        self.input_norm = copy.deepcopy(model.input_norm)
         self.in_channels, self.num_joints, self.num_classes = model.in_channels, model.num_joints, model.num_classes
         if linear_aggregation:
             for b in self.blocks: b.gcn = LinearGraphConv(b.gcn)
@@ -57,7 +55,7 @@ class STGCNCore(nn.Module):
 
     def forward(self, x:torch.Tensor # (N, C, T, V)
                ) -> torch.Tensor: # (N, num_classes) logits
-        x = (x - self.in_mean) / self.in_std
+        x = self.input_norm(x)
         for b in self.blocks: x = b(x)
         return self.head(x.mean(dim=(2, 3)))
 
