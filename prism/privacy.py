@@ -4,48 +4,56 @@
 
 # %% ../nbs/05_privacy.ipynb #75b0f1b3
 from __future__ import annotations
-import copy, math, time, warnings
+import copy, math, secrets, time, warnings
 from dataclasses import dataclass, asdict
 from typing import Callable
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader, Dataset, TensorDataset
 from opacus import PrivacyEngine
 from opacus.accountants import PRVAccountant, RDPAccountant
+from opacus.accountants.utils import get_noise_multiplier
 from opacus.data_loader import DPDataLoader
 from opacus.utils.batch_memory_manager import BatchMemoryManager
 from opacus.validators import ModuleValidator
 
+
 # %% auto #0
-__all__ = ['PRIVACY_UNIT', 'PERSON_NOTE', 'GRAD_SAMPLE_MODES', 'PrivacyConfig', 'create_privacy_config', 'epsilon_from_history',
-           'privacy_ledger', 'format_ledger', 'SkeletonAugment', 'PrivacyPreservingTrainer', 'extract_features',
-           'LinearHead']
+__all__ = ['PRIVACY_UNITS', 'NEIGHBOURING', 'RANDOMNESS_SECRET', 'GRAD_SAMPLE_MODES', 'PrivacyConfig', 'create_privacy_config',
+           'secret_generator', 'gaussian_noise', 'run_generators', 'noise_multiplier_for', 'group_privacy',
+           'epsilon_from_history', 'privacy_ledger', 'format_ledger', 'compose_releases', 'SkeletonAugment',
+           'PersonDataset', 'collate_persons', 'PrivacyPreservingTrainer', 'extract_features', 'LinearHead']
 
 # %% ../nbs/05_privacy.ipynb #9098b85d
-PRIVACY_UNIT = "one training sequence (clip), not one person"
-PERSON_NOTE = ("a person with k clips in the training set is protected at about k*epsilon "
-               "(group privacy), so person-level epsilon is larger")
+PRIVACY_UNITS = {"clip": "one training sequence (clip), not one person",
+                 "person": "one person (all of that person's training clips)"}
+NEIGHBOURING = ("add/remove one unit: the two training sets differ by all the data of one unit. Replacing a unit is "
+                "two such changes and costs twice as much (group privacy of size 2: 2*epsilon, and delta grows too)")
+RANDOMNESS_SECRET = ("secret: noise and Poisson sampling drawn from torch generators seeded with 64 bits of OS entropy "
+                     "(never written anywhere); Gaussian noise as the sum of four draws halved (floating-point safe)")
 GRAD_SAMPLE_MODES = ("hooks", "functorch", "ghost")
 
-@dataclass
+@dataclass(frozen=True)
 class PrivacyConfig:
-    "What DP-SGD will do: the (epsilon, delta) target, clipping, accountant, per-sample gradient engine and batching."
+    "What DP-SGD will do: the (epsilon, delta) target, clipping, accountant, privacy unit, per-sample gradient engine, batching and randomness."
     epsilon:float|None # target epsilon for the whole training run (None only with a fixed `noise_multiplier`)
     delta:float # target delta, well below 1/N
-    max_grad_norm:float=1.0 # per-sample clipping norm C
+    max_grad_norm:float=1.0 # per-sample (per-unit) clipping norm C
     accountant:str="prv" # accountant that calibrates the noise: "prv" (tight) or "rdp"
     grad_sample_mode:str="hooks" # per-sample gradients: "hooks", "functorch" or "ghost"
     max_physical_batch_size:int=128 # split large logical (Poisson) batches into chunks of this size
     noise_multiplier:float|None=None # fix sigma instead of calibrating it to `epsilon` (tests, audits)
-    secure_mode:bool=False # cryptographically secure noise (Opacus secure_mode, needs torchcsprng)
+    unit:str="clip" # privacy unit: "clip", or "person" (people are sampled, a person's clip gradients averaged before clipping)
+    max_clips_per_person:int|None=None # person unit: at most this many clips of a person (None: all of them)
+    reproducible:bool=False # draw noise and sampling from the run's seed (tests, research): NOT private, never published
 
-    def check_num_samples(self, n:int # training sequences
+    def check_num_samples(self, n:int # training units (clips, or people with unit="person")
                          ) -> None:
-        "Warn when delta >= 1/n: such a delta allows publishing a whole training sequence."
+        "Warn when delta >= 1/n: such a delta allows publishing a whole training unit."
         if n > 0 and self.delta >= 1.0 / n:
             warnings.warn(f"delta={self.delta:g} >= 1/N = 1/{n} = {1/n:.2g}: a delta this large allows leaking "
-                          f"a whole training sequence; use delta << 1/N (e.g. {10**math.floor(math.log10(0.1/n)):g})")
+                          f"a whole training {self.unit}; use delta << 1/N (e.g. {10**math.floor(math.log10(0.1/n)):g})")
 
     def describe(self) -> str:
         "One paragraph saying what training with this configuration does."
@@ -53,20 +61,25 @@ class PrivacyConfig:
                   if self.noise_multiplier is not None else
                   f"calibrate the noise so the whole run spends at most epsilon={self.epsilon:g} "
                   f"({self.accountant.upper()} accountant)")
-        return (f"DP-SGD at delta={self.delta:g}: Poisson sampling, per-sample gradients by {self.grad_sample_mode!r}, "
-                f"each clipped to L2 norm {self.max_grad_norm:g}, Gaussian noise; {target}. "
-                f"Privacy unit: {PRIVACY_UNIT}; {PERSON_NOTE}.")
+        per = "per-person (clip gradients averaged per person)" if self.unit == "person" else "per-sample"
+        rnd = ("REPRODUCIBLE randomness from the run's seed: NOT PRIVATE" if self.reproducible else RANDOMNESS_SECRET)
+        return (f"DP-SGD at delta={self.delta:g}: Poisson sampling of {self.unit}s, {per} gradients by "
+                f"{self.grad_sample_mode!r}, each clipped to L2 norm {self.max_grad_norm:g}, Gaussian noise; {target}. "
+                f"Privacy unit: {PRIVACY_UNITS[self.unit]}; neighbouring datasets: {NEIGHBOURING}. Randomness: {rnd}.")
+
 
 # %% ../nbs/05_privacy.ipynb #9b89f0d8
 def create_privacy_config(epsilon:float|None, # target epsilon (> 0) for the whole run
                           delta:float=1e-5, # target delta, 0 < delta < 1 and << 1/N
-                          max_grad_norm:float=1.0, # per-sample clipping norm
+                          max_grad_norm:float=1.0, # per-sample (per-unit) clipping norm
                           accountant:str="prv", # "prv" or "rdp" (both epsilons are reported anyway)
                           grad_sample_mode:str="hooks", # "hooks", "functorch" or "ghost"
                           max_physical_batch_size:int=128, # chunk size for large logical batches
                           noise_multiplier:float|None=None, # fix sigma instead of targeting epsilon
-                          num_samples:int|None=None, # training set size, if known (checks delta < 1/N)
-                          secure_mode:bool=False, # cryptographically secure RNG for the noise
+                          num_samples:int|None=None, # training set size in units, if known (checks delta < 1/N)
+                          unit:str="clip", # privacy unit: "clip" or "person"
+                          max_clips_per_person:int|None=None, # person unit: bound on the clips used per person
+                          reproducible:bool=False, # seeded noise and sampling: NOT private (tests and research only)
                          ) -> PrivacyConfig:
     "A validated `PrivacyConfig`: clear errors for impossible budgets, a warning when delta >= 1/N."
     if noise_multiplier is None:
@@ -80,12 +93,81 @@ def create_privacy_config(epsilon:float|None, # target epsilon (> 0) for the who
     if grad_sample_mode not in GRAD_SAMPLE_MODES:
         raise ValueError(f"grad_sample_mode must be one of {GRAD_SAMPLE_MODES}, got {grad_sample_mode!r}")
     if max_physical_batch_size < 1: raise ValueError(f"max_physical_batch_size must be >= 1, got {max_physical_batch_size}")
+    if unit not in PRIVACY_UNITS: raise ValueError(f"unit must be one of {tuple(PRIVACY_UNITS)}, got {unit!r}")
+    if unit == "person" and grad_sample_mode == "ghost":
+        raise ValueError("unit='person' averages per-clip gradients per person: use grad_sample_mode 'hooks' or 'functorch'")
+    if max_clips_per_person is not None and (unit != "person" or max_clips_per_person < 1):
+        raise ValueError(f"max_clips_per_person needs unit='person' and a value >= 1, got {max_clips_per_person!r} with unit={unit!r}")
     cfg = PrivacyConfig(epsilon=None if epsilon is None else float(epsilon), delta=float(delta),
                         max_grad_norm=float(max_grad_norm), accountant=accountant, grad_sample_mode=grad_sample_mode,
                         max_physical_batch_size=int(max_physical_batch_size), noise_multiplier=noise_multiplier,
-                        secure_mode=secure_mode)
+                        unit=unit, max_clips_per_person=max_clips_per_person, reproducible=bool(reproducible))
     if num_samples is not None: cfg.check_num_samples(num_samples)
     return cfg
+
+
+# %% ../nbs/05_privacy.ipynb #45c55bc2
+def secret_generator(device:str|torch.device="cpu", # device of the generator (noise is drawn where the model lives)
+                    ) -> torch.Generator:
+    "A torch generator seeded with 64 bits of OS entropy (`secrets`); the seed is neither stored nor returned."
+    return torch.Generator(device=device).manual_seed(secrets.randbits(64))
+
+def gaussian_noise(shape:tuple, # shape of the noise tensor
+                   std:float, # standard deviation (>= 0)
+                   generator:torch.Generator, # source of randomness (`secret_generator` for private runs)
+                   device:str|torch.device="cpu", # device of the result
+                  ) -> torch.Tensor:
+    "N(0, std^2) noise that resists floating-point attacks: one discarded draw, then the sum of four draws halved (Opacus secure mode)."
+    if not std >= 0: raise ValueError(f"std must be >= 0, got {std!r}")
+    out = torch.zeros(tuple(shape), device=device)
+    if std == 0: return out
+    torch.normal(0.0, float(std), (1, 1), generator=generator, device=device)   # discarded, as in Opacus
+    for _ in range(4): out += torch.normal(0.0, float(std), tuple(shape), generator=generator, device=device)
+    return out / 2
+
+def run_generators(config:PrivacyConfig, # the run's privacy configuration
+                   seed:int, # the run's seed (used only when `config.reproducible`)
+                   device:str|torch.device="cpu", # device of the noise generator
+                  ) -> tuple:
+    "(noise generator, sampling generator, ledger text): secret unless the config is explicitly reproducible."
+    if config.reproducible:
+        return (torch.Generator(device=device).manual_seed(seed + 1), torch.Generator().manual_seed(seed + 2),
+                f"reproducible from seed {seed}: NOT PRIVATE (anyone who knows the seed can replay the noise and the sampling)")
+    return secret_generator(device), secret_generator("cpu"), RANDOMNESS_SECRET
+
+
+# %% ../nbs/05_privacy.ipynb #f43ea138
+def noise_multiplier_for(epsilon:float, # target epsilon of the whole run (> 0)
+                         delta:float, # target delta
+                         sample_rate:float, # Poisson sampling rate q (1 for a single release of the whole data)
+                         steps:int, # number of noisy steps (1 for a single release)
+                         accountant:str="prv", # "prv" or "rdp"
+                        ) -> float:
+    "The noise multiplier sigma whose `steps` Gaussian steps at rate `q` spend `epsilon` at `delta`: the one epsilon -> noise function of PRISM."
+    if not (np.isfinite(epsilon) and epsilon > 0): raise ValueError(f"epsilon must be a finite number > 0, got {epsilon!r}")
+    if not (0 < sample_rate <= 1): raise ValueError(f"sample_rate must be in (0, 1], got {sample_rate!r}")
+    if steps < 1: raise ValueError(f"steps must be >= 1, got {steps!r}")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Optimal order")      # RDP at q = 1 picks an extreme order: harmless
+        warnings.filterwarnings("ignore", category=RuntimeWarning)      # PRV's log(0) at q = 1
+        return float(get_noise_multiplier(target_epsilon=float(epsilon), target_delta=float(delta), sample_rate=float(sample_rate),
+                                          steps=int(steps), accountant=accountant, epsilon_tolerance=0.005))
+
+def group_privacy(epsilon:float, # per-unit epsilon (e.g. per clip)
+                  delta:float, # per-unit delta
+                  k:int, # units of one group (e.g. the clips of one person)
+                 ) -> dict:
+    "The (k*eps, k*exp((k-1)*eps)*delta) guarantee for a group of k units, and whether it is vacuous (delta >= 1 or eps infinite)."
+    if k < 1: raise ValueError(f"k must be >= 1, got {k}")
+    eps_k = k * epsilon
+    log_d = math.log(k) + (k - 1) * epsilon + math.log(delta) if delta > 0 else -math.inf
+    delta_k = math.exp(min(log_d, 700.0))
+    vacuous = not math.isfinite(eps_k) or log_d >= 0
+    text = (f"a person with {k} clips: epsilon {eps_k:.3g}, delta {'>= 1' if log_d >= 0 else f'{delta_k:.2g}'}"
+            + (" -- no guarantee at all (delta >= 1)" if vacuous and math.isfinite(eps_k) else
+               " -- no guarantee (epsilon infinite)" if vacuous else ""))
+    return {"k": int(k), "epsilon": eps_k, "delta": min(delta_k, 1.0) if not vacuous else 1.0, "vacuous": bool(vacuous), "text": text}
+
 
 # %% ../nbs/05_privacy.ipynb #15cde8ad
 def epsilon_from_history(history:list, # accountant history: (noise_multiplier, sample_rate, steps) tuples
@@ -97,7 +179,11 @@ def epsilon_from_history(history:list, # accountant history: (noise_multiplier, 
     if any(h[0] <= 0 for h in history): return float("inf")
     acc = {"prv": PRVAccountant, "rdp": RDPAccountant}[accountant]()
     acc.history = [tuple(h) for h in history]
-    try: return float(acc.get_epsilon(delta=delta))
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Optimal order")
+            warnings.filterwarnings("ignore", category=RuntimeWarning)   # PRV's log(0) at sample rate 1: harmless
+            return float(acc.get_epsilon(delta=delta))
     except (OverflowError, ValueError, FloatingPointError, RuntimeError) as e:  # PRV's numerics fail in some regimes
         warnings.warn(f"{accountant.upper()} accountant could not compute epsilon for {history} ({type(e).__name__}: {e}); "
                       "reporting nan -- use the other accountant's bound")
@@ -105,32 +191,61 @@ def epsilon_from_history(history:list, # accountant history: (noise_multiplier, 
 
 def privacy_ledger(history:list, # accountant history (noise_multiplier, sample_rate, steps)
                    config:PrivacyConfig, # the configuration of the run
-                   num_samples:int, # training sequences N
+                   num_samples:int, # training units N (clips, or people with unit="person")
                    epochs:int, # epochs trained
-                   augment_multiplicity:int=1, # augmented views averaged per sequence before clipping
+                   augment_multiplicity:int=1, # augmented views averaged per unit before clipping
+                   randomness:str=RANDOMNESS_SECRET, # where noise and sampling came from (`run_generators`)
+                   clips_per_person:int|None=None, # clip unit: the most clips any one person has in the training set (for group privacy)
                   ) -> dict:
-    "Everything about a private run's guarantee: both accountants' epsilon, delta, sigma, C, q, steps, privacy unit."
+    "Everything about a private run's guarantee: both accountants' epsilon, delta, sigma, C, q, steps, unit, neighbouring relation, randomness, person-level meaning."
     steps = int(sum(h[2] for h in history))
     sigma = float(history[-1][0]) if history else None
     q = float(history[-1][1]) if history else None
-    return {"privacy_unit": PRIVACY_UNIT, "person_level": PERSON_NOTE,
-            "epsilon_target": config.epsilon,
-            "epsilon_prv": epsilon_from_history(history, config.delta, "prv"),
-            "epsilon_rdp": epsilon_from_history(history, config.delta, "rdp"),
+    eps_prv, eps_rdp = epsilon_from_history(history, config.delta, "prv"), epsilon_from_history(history, config.delta, "rdp")
+    eps = min(e for e in (eps_prv, eps_rdp) if not math.isnan(e)) if not (math.isnan(eps_prv) and math.isnan(eps_rdp)) else float("nan")
+    if config.unit == "person": person = {"text": f"person-level: the unit is one person (epsilon {eps:.3g}, delta {config.delta:g} per person)"}
+    elif clips_per_person: person = group_privacy(eps, config.delta, clips_per_person)
+    else: person = {"text": "person-level: unknown (how many clips one person has was not given); see group_privacy"}
+    return {"privacy_unit": PRIVACY_UNITS[config.unit], "unit": config.unit, "neighbouring": NEIGHBOURING,
+            "private": not config.reproducible, "randomness": randomness, "person_level": person,
+            "epsilon_target": config.epsilon, "epsilon_prv": eps_prv, "epsilon_rdp": eps_rdp,
             "delta": config.delta, "noise_multiplier": sigma, "max_grad_norm": config.max_grad_norm,
             "sample_rate": q, "expected_batch_size": None if q is None else q * num_samples,
-            "steps": steps, "epochs": epochs, "num_samples": num_samples,
+            "steps": steps, "epochs": epochs, "num_samples": num_samples, "max_clips_per_person": config.max_clips_per_person,
             "calibrated_with": config.accountant, "grad_sample_mode": config.grad_sample_mode,
             "augment_multiplicity": augment_multiplicity, "history": [list(map(float, h[:2])) + [int(h[2])] for h in history],
             "covers": ("this one training run on the training split (all epochs, every checkpoint and the final model). "
-                       "Not covered: choosing hyperparameters or runs by validation score, and the validation "
-                       "split itself if it is private data (it is never trained on)")}
+                       "Not covered: choosing hyperparameters or runs by validation score, statistics fitted to the "
+                       "private clips, other releases from the same clips (see the release ledger)")}
+
+def _g(v, fmt:str=".3g") -> str: return "n/a" if v is None else format(v, fmt)
 
 def format_ledger(ledger:dict) -> str:
-    "A short human-readable summary of a privacy ledger."
-    return (f"(epsilon={ledger['epsilon_prv']:.3g} [PRV], {ledger['epsilon_rdp']:.3g} [RDP], delta={ledger['delta']:g}) "
-            f"per {ledger['privacy_unit']}; sigma={ledger['noise_multiplier']:.3g}, C={ledger['max_grad_norm']:g}, "
-            f"q={ledger['sample_rate']:.3g}, steps={ledger['steps']}")
+    "A short human-readable summary of a privacy ledger (any field may be missing or None)."
+    head = (f"(epsilon={_g(ledger.get('epsilon_prv'))} [PRV], {_g(ledger.get('epsilon_rdp'))} [RDP], delta={_g(ledger.get('delta'), 'g')}) "
+            f"per {ledger.get('privacy_unit', 'clip')}; sigma={_g(ledger.get('noise_multiplier'))}, C={_g(ledger.get('max_grad_norm'), 'g')}, "
+            f"q={_g(ledger.get('sample_rate'))}, steps={ledger.get('steps', 'n/a')}")
+    if ledger.get("private") is False: head = "NOT PRIVATE (reproducible randomness) " + head
+    return head
+
+
+# %% ../nbs/05_privacy.ipynb #396452b8
+def compose_releases(releases:list, # dicts with "name" and a "ledger" (None for a non-private release)
+                     delta:float=1e-5, # delta of the composed guarantee
+                     accountant:str="prv", # accountant that composes the histories
+                    ) -> dict:
+    "The total (epsilon, delta) of publishing all `releases` from the same private clips: their histories composed (inf if any is not DP)."
+    hist, open_ = [], []
+    for r in releases:
+        led = r.get("ledger")
+        if not led or led.get("private") is False or not led.get("history"): open_.append(r["name"]); continue
+        hist += [tuple(h) for h in led["history"]]
+        if led.get("unit", "clip") != "clip": open_.append(r["name"] + " (other unit)")
+    eps = float("inf") if open_ else epsilon_from_history(hist, delta, accountant)
+    why = (f"infinite: {len(open_)} release(s) are not differentially private ({', '.join(open_[:3])}{', ...' if len(open_) > 3 else ''})"
+           if open_ else f"{len(releases)} DP release(s) composed by the {accountant.upper()} accountant")
+    return {"releases": len(releases), "epsilon": eps, "delta": delta, "accountant": accountant, "not_private": open_, "text": why}
+
 
 # %% ../nbs/05_privacy.ipynb #8fd8cd82
 class SkeletonAugment:
@@ -142,6 +257,11 @@ class SkeletonAugment:
                  generator:torch.Generator|None=None, # source of randomness
                 ):
         self.vector_groups, self.rotate_deg, self.scale, self.shift, self.gen = vector_groups, rotate_deg, scale, shift, generator
+
+    def settings(self) -> dict:
+        "The augmentation's settings as data (what run files record)."
+        return {"class": "SkeletonAugment", "vector_groups": self.vector_groups, "rotate_deg": self.rotate_deg,
+                "scale": self.scale, "shift": self.shift}
 
     def __call__(self, x:torch.Tensor # (N, C, T, V)
                 ) -> torch.Tensor:
@@ -170,7 +290,38 @@ def _xy(batch) -> tuple:
     if isinstance(batch, dict): return batch["x"], batch["y"]
     return batch[0], batch[1]
 
-def _hparams(**kw) -> dict: return {k: (v if isinstance(v, (int, float, str, bool, type(None))) else repr(v)) for k, v in kw.items()}
+def _setting(v):
+    "A setting as data: plain values as they are, objects by their class (or `settings()`), never a repr with a memory address."
+    if isinstance(v, (int, float, str, bool, type(None))): return v
+    if hasattr(v, "settings"): return v.settings()
+    return getattr(v, "__qualname__", type(v).__name__)
+
+def _hparams(**kw) -> dict: return {k: _setting(v) for k, v in kw.items()}
+
+class PersonDataset(Dataset):
+    "One item per person: (that person's clips, their labels), for DP-SGD with the person as privacy unit."
+    def __init__(self, X, # (N, ...) clips or features
+                 y, # (N,) labels
+                 persons, # (N,) the person (subject, source video ...) of every clip
+                 max_clips:int|None=None, # keep at most this many clips per person (the first ones: a rule that looks at no other person)
+                ):
+        X, y, persons = torch.as_tensor(np.asarray(X), dtype=torch.float32), torch.as_tensor(np.asarray(y)).long(), np.asarray(persons)
+        if not len(X) == len(y) == len(persons):
+            raise ValueError(f"X, y and persons must have one row per clip, got {len(X)}, {len(y)} and {len(persons)}")
+        if max_clips is not None and max_clips < 1: raise ValueError(f"max_clips must be >= 1, got {max_clips}")
+        self.X, self.y, self.ids = X, y, list(dict.fromkeys(persons.tolist()))
+        self.index = [torch.as_tensor(np.flatnonzero(persons == p)[:max_clips]) for p in self.ids]
+    def __len__(self) -> int: return len(self.ids)
+    def __getitem__(self, i:int) -> tuple: return self.X[self.index[i]], self.y[self.index[i]]
+    @property
+    def clips(self) -> int: return int(sum(len(ix) for ix in self.index))
+
+def collate_persons(batch:list # (clips, labels) items of `PersonDataset`
+                   ) -> tuple:
+    "(clips, labels, owner): the clips of a batch of people stacked, with each clip's person as its position in the batch."
+    xs, ys = zip(*batch)
+    owner = torch.cat([torch.full((len(v),), i, dtype=torch.long) for i, v in enumerate(ys)])
+    return torch.cat(xs), torch.cat(ys), owner
 
 # %% ../nbs/05_privacy.ipynb #7c642933
 class PrivacyPreservingTrainer:
@@ -188,7 +339,8 @@ class PrivacyPreservingTrainer:
                  lr_schedule:str="constant", # "constant" or "cosine" (per epoch, down to 0)
                  track_epsilon:bool=True, # compute the spent epsilon after every epoch (about a second each)
                  device:str="cpu", # torch device
-                 seed:int=0, # seeds sampling, noise, dropout and augmentation
+                 seed:int=0, # seeds initialisation, dropout and augmentation (noise and sampling too, only with a reproducible config)
+                 clips_per_person:int|None=None, # clip unit: the most clips one person has in the training set (the ledger's person-level line)
                  verbose:bool=False, # print one line per epoch
                 ):
         if config is not None and not isinstance(config, PrivacyConfig):
@@ -216,7 +368,7 @@ class PrivacyPreservingTrainer:
         self.lr, self.optimizer_name, self.momentum, self.weight_decay = lr, optimizer, momentum, weight_decay
         self.ema_decay, self.augment, self.augment_multiplicity = ema_decay, augment, augment_multiplicity
         self.label_smoothing, self.device, self.seed, self.verbose = label_smoothing, device, seed, verbose
-        self.lr_schedule, self.track_epsilon = lr_schedule, track_epsilon
+        self.lr_schedule, self.track_epsilon, self.clips_per_person = lr_schedule, track_epsilon, clips_per_person
         self.privacy_engine = self.train_loader_ = self.ledger = None
         self.eval_model = model
 
@@ -261,6 +413,10 @@ def _train(self:PrivacyPreservingTrainer, train_loader:DataLoader, # training (x
     cfg, dev, K = self.config, self.device, self.augment_multiplicity
     model = self.model.to(dev)
     n_train = len(train_loader.dataset)
+    person = cfg is not None and cfg.unit == "person"
+    if person and not isinstance(train_loader.dataset, PersonDataset):
+        raise TypeError("unit='person' needs a loader over a PersonDataset (one item per person) with collate_fn=collate_persons, "
+                        f"got a loader over {type(train_loader.dataset).__name__}")
     optimizer = self._make_optimizer([p for p in model.parameters() if p.requires_grad])
     criterion = nn.CrossEntropyLoss(label_smoothing=self.label_smoothing)
     self.eval_model = model
@@ -272,15 +428,19 @@ def _train(self:PrivacyPreservingTrainer, train_loader:DataLoader, # training (x
     loader, wrapped = train_loader, model
     if cfg is not None:
         cfg.check_num_samples(n_train)
-        pe = PrivacyEngine(accountant=cfg.accountant, secure_mode=cfg.secure_mode)
-        gen = None if cfg.secure_mode else torch.Generator(device=dev).manual_seed(self.seed + 1)   # noise is drawn on the model's device
+        noise_gen, sample_gen, randomness = run_generators(cfg, self.seed, dev)   # secret unless cfg.reproducible
+        pe = PrivacyEngine(accountant=cfg.accountant)   # Opacus warns that its secure RNG is off: ours replaces it (the ledger says which)
+        pe.secure_rng = sample_gen   # Opacus draws the Poisson sampling of DPDataLoader from this generator
         common = dict(module=model, optimizer=optimizer, data_loader=train_loader, criterion=criterion,
                       max_grad_norm=cfg.max_grad_norm, poisson_sampling=True, grad_sample_mode=cfg.grad_sample_mode,
-                      noise_generator=gen)
+                      noise_generator=noise_gen)
         if cfg.noise_multiplier is not None: out = pe.make_private(noise_multiplier=cfg.noise_multiplier, **common)
         else: out = pe.make_private_with_epsilon(target_epsilon=cfg.epsilon, target_delta=cfg.delta, epochs=num_epochs, **common)
         if len(out) == 4: wrapped, optimizer, criterion, loader = out
         else: wrapped, optimizer, loader = out
+        optimizer.secure_mode = True   # Opacus's floating-point-safe noise (four draws), from our generator
+        if optimizer.generator is not noise_gen or loader.batch_sampler.generator is not sample_gen:
+            raise RuntimeError("Opacus did not take PRISM's generators: refusing to train with unknown randomness")
         self.privacy_engine = pe
     self.train_loader_, self.optimizer_ = loader, optimizer
     params = [p for p in model.parameters() if p.requires_grad]
@@ -297,6 +457,7 @@ def _train(self:PrivacyPreservingTrainer, train_loader:DataLoader, # training (x
         try:
             for batch in it:
                 x, y = _xy(batch)
+                owner = batch[2].to(dev) if person and not isinstance(batch, dict) and len(batch) > 2 else None
                 x, y = x.to(dev).float(), y.to(dev).long()
                 b = len(y)
                 if b == 0:  # an empty Poisson batch: still a DP step (noise only)
@@ -312,6 +473,14 @@ def _train(self:PrivacyPreservingTrainer, train_loader:DataLoader, # training (x
                         for p in params:
                             gs = p.grad_sample
                             if gs is not None: p.grad_sample = gs.view(K, b, *gs.shape[1:]).mean(0)
+                    if owner is not None:   # person unit: one averaged gradient per person, then clipping
+                        n_p = int(owner.max()) + 1
+                        cnt = torch.bincount(owner, minlength=n_p).clamp_min(1).float()
+                        for p in params:
+                            gs = p.grad_sample
+                            if gs is not None:
+                                p.grad_sample = (torch.zeros((n_p,) + gs.shape[1:], device=gs.device, dtype=gs.dtype)
+                                                 .index_add_(0, owner, gs) / cnt.view(-1, *[1] * (gs.dim() - 1)))
                     tot_loss += loss.item() * len(yy); tot_correct += (out.argmax(1) == yy).sum().item(); tot_n += len(yy)
                 optimizer.step()
                 stepped = cfg is None or not optimizer._is_last_step_skipped
@@ -336,9 +505,10 @@ def _train(self:PrivacyPreservingTrainer, train_loader:DataLoader, # training (x
         if self.verbose:
             print(f"epoch {epoch}: train loss {rec['train_loss']:.3f} acc {rec['train_acc']:.3f}" +
                   (f", val acc {rec['val_acc']:.3f}" if "val_acc" in rec else "") +
-                  (f", epsilon {rec['epsilon']:.2f} per {PRIVACY_UNIT}" if "epsilon" in rec else ""))
+                  (f", epsilon {rec['epsilon']:.2f} per {PRIVACY_UNITS[cfg.unit]}" if "epsilon" in rec else ""))
     if cfg is not None:
-        self.ledger = privacy_ledger(self.privacy_engine.accountant.history, cfg, n_train, num_epochs, K)
+        self.ledger = privacy_ledger(self.privacy_engine.accountant.history, cfg, n_train, num_epochs, K,
+                                     randomness=randomness, clips_per_person=self.clips_per_person)
     final = {k: history[-1][k] for k in ("val_loss", "val_acc") if k in history[-1]}
     return {"private": cfg is not None, "history": history, "final": final, "best": best, "ledger": self.ledger,
             "model_selection": ("the final model is reported; 'best' is the best epoch on the validation split of "

@@ -7,10 +7,12 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 from opacus.data_loader import DPDataLoader
 from prism.privacy import (create_privacy_config, PrivacyConfig, PrivacyPreservingTrainer, privacy_ledger,
-                           epsilon_from_history, SkeletonAugment, LinearHead, extract_features, PRIVACY_UNIT)
+                           epsilon_from_history, SkeletonAugment, LinearHead, extract_features, PRIVACY_UNITS,
+                           secret_generator, gaussian_noise, run_generators, noise_multiplier_for, group_privacy,
+                           compose_releases, format_ledger, PersonDataset, collate_persons, _hparams)
 from prism.models import STGCN_PRISM, LSTMBaseline
 
-for m in ["Secure RNG turned off", "Optimal order is the largest alpha", "Full backward hook"]:
+for m in ["Secure RNG turned off", "Optimal order is the largest alpha", "Full backward hook"]:   # Opacus's RNG is replaced by PRISM's
     warnings.filterwarnings("ignore", message=m)
 
 def _lin_data(n=64, d=5, k=3, seed=0):
@@ -39,7 +41,8 @@ def test_delta_warning_once_n_is_known():
 
 def test_describe_names_the_privacy_unit():
     d = create_privacy_config(1.0, 1e-5).describe()
-    assert PRIVACY_UNIT in d and "group privacy" in d
+    assert PRIVACY_UNITS["clip"] in d and "add/remove one unit" in d and "secret" in d
+    assert "NOT PRIVATE" in create_privacy_config(1.0, 1e-5, reproducible=True).describe()
 
 # ------------------------------------------------------------------ refusals
 def test_refuses_models_opacus_cannot_train():
@@ -63,7 +66,7 @@ def test_epsilon_within_target_and_poisson_loader(eps, acc):
     assert led[f"epsilon_{acc}"] <= eps + 1e-6
     assert led["epsilon_prv"] <= led["epsilon_rdp"] + 1e-6
     assert led["steps"] == 30 and abs(led["sample_rate"] - 0.1) < 1e-12 and led["noise_multiplier"] > 0
-    assert led["privacy_unit"] == PRIVACY_UNIT and "group privacy" in led["person_level"]
+    assert led["privacy_unit"] == PRIVACY_UNITS["clip"] and led["private"] and led["randomness"].startswith("secret")
     assert "hyperparameters" in led["covers"]
     assert isinstance(tr.train_loader_, DPDataLoader)                 # Poisson sampling
     assert res["history"][-1]["epsilon"] == pytest.approx(led[f"epsilon_{acc}"])
@@ -83,16 +86,98 @@ def _run(seed, cfg, ds=None, model_seed=0, **kw):
         DataLoader(ds or _lin_data(), batch_size=16), num_epochs=2)
     return _weights(m)
 
-def test_different_seeds_differ_same_seed_reproduces():
+def test_same_seed_private_runs_differ():
+    "Private runs with the same seed end with different weights: noise and sampling are secret."
     cfg = create_privacy_config(4.0, 1e-3, accountant="rdp")
-    a, b, c = _run(0, cfg), _run(1, cfg), _run(0, cfg)
+    a, b = _run(0, cfg), _run(0, cfg)
     assert not torch.allclose(a, b)
-    assert torch.equal(a, c)
+
+def test_replay_from_recorded_seed_fails_against_private_run():
+    "An attacker who knows the recorded seed replays the run reproducibly: it matches a reproducible run exactly, never a private one."
+    private = _run(7, create_privacy_config(4.0, 1e-3, accountant="rdp"))
+    rep = create_privacy_config(4.0, 1e-3, accountant="rdp", reproducible=True)
+    replay, victim = _run(7, rep), _run(7, rep)
+    assert torch.equal(replay, victim)                     # the attack works against a reproducible run ...
+    assert (replay - private).abs().max() > 1e-3           # ... and not against a private one
+
+def test_ledger_says_which_randomness():
+    tr = PrivacyPreservingTrainer(nn.Linear(5, 3), create_privacy_config(4.0, 1e-3, accountant="rdp", reproducible=True), track_epsilon=False)
+    led = tr.train(DataLoader(_lin_data(), batch_size=16), num_epochs=1)["ledger"]
+    assert led["private"] is False and "NOT PRIVATE" in led["randomness"] and format_ledger(led).startswith("NOT PRIVATE")
+    tr = PrivacyPreservingTrainer(nn.Linear(5, 3), create_privacy_config(4.0, 1e-3, accountant="rdp"), track_epsilon=False)
+    assert tr.train(DataLoader(_lin_data(), batch_size=16), num_epochs=1)["ledger"]["private"] is True
+    assert tr.optimizer_.secure_mode and tr.optimizer_.generator is not None   # Opacus's four-draw noise, PRISM's generator
+
+def test_gaussian_noise_law_and_secrecy():
+    z = gaussian_noise((50_000,), 3.0, secret_generator())
+    assert abs(float(z.std()) - 3.0) < 0.06 and abs(float(z.mean())) < 0.06
+    assert not torch.equal(gaussian_noise((8,), 1.0, secret_generator()), gaussian_noise((8,), 1.0, secret_generator()))
+    assert torch.equal(gaussian_noise((4,), 0.0, secret_generator()), torch.zeros(4))
+
+def test_noise_multiplier_for_matches_accountant():
+    for eps in (0.5, 1.0, 4.0):
+        s = noise_multiplier_for(eps, 1e-5, 1.0, 1)
+        assert epsilon_from_history([(s, 1.0, 1)], 1e-5) == pytest.approx(eps, abs=0.02 * eps + 0.01)
+    s = noise_multiplier_for(2.0, 1e-5, 0.1, 300, accountant="rdp")
+    assert epsilon_from_history([(s, 0.1, 300)], 1e-5, "rdp") <= 2.0 + 0.02
+
+def test_group_privacy_delta_grows_and_vacuous():
+    g = group_privacy(1.0, 1e-5, 108)
+    assert g["vacuous"] and g["delta"] == 1.0 and "no guarantee" in g["text"]
+    g = group_privacy(0.5, 1e-5, 3)
+    assert not g["vacuous"] and g["epsilon"] == pytest.approx(1.5) and g["delta"] == pytest.approx(3 * np.exp(1.0) * 1e-5)
+
+def test_compose_releases():
+    led = lambda e: privacy_ledger([(noise_multiplier_for(e, 1e-5, 1.0, 1), 1.0, 1)], create_privacy_config(e), 100, 1)
+    one = compose_releases([{"name": "a", "ledger": led(1.0)}])
+    two = compose_releases([{"name": "a", "ledger": led(1.0)}, {"name": "b", "ledger": led(1.0)}])
+    assert one["epsilon"] == pytest.approx(1.0, abs=0.03) and 1.0 < two["epsilon"] <= 2.05
+    rep = privacy_ledger([(1.0, 0.1, 10)], create_privacy_config(1.0, reproducible=True), 100, 1)
+    assert compose_releases([{"name": "a", "ledger": led(1.0)}, {"name": "seeded", "ledger": rep}])["epsilon"] == float("inf")
+    assert compose_releases([{"name": "plain", "ledger": None}])["not_private"] == ["plain"]
+
+def test_format_ledger_without_clipping_norm():
+    assert "C=n/a" in format_ledger({"epsilon_prv": 1.0, "epsilon_rdp": 1.1, "delta": 1e-5, "max_grad_norm": None, "noise_multiplier": 4.0})
+
+def test_hparams_record_settings_not_reprs():
+    h = _hparams(augment=SkeletonAugment(rotate_deg=20), pick=lambda v: v, n=3)
+    assert h["augment"]["rotate_deg"] == 20 and "0x" not in str(h) and h["n"] == 3
+
+def test_person_unit_one_clipped_gradient_per_person():
+    x, y = _lin_data(30).tensors
+    persons = np.repeat(np.arange(6), 5)
+    ds = PersonDataset(x, y, persons, max_clips=4)
+    assert len(ds) == 6 and ds.clips == 24
+    torch.manual_seed(0); m = nn.Linear(5, 3); w0 = [p.detach().clone() for p in m.parameters()]
+    cfg = create_privacy_config(None, 1e-3, max_grad_norm=0.3, noise_multiplier=0.0, unit="person", max_clips_per_person=4)
+    res = PrivacyPreservingTrainer(m, cfg, lr=1.0, momentum=0.0, track_epsilon=False).train(
+        DataLoader(ds, batch_size=6, collate_fn=collate_persons), num_epochs=1)
+    assert res["ledger"]["unit"] == "person" and res["ledger"]["num_samples"] == 6
+    ref = nn.Linear(5, 3).double()
+    with torch.no_grad():
+        for q, p in zip(ref.parameters(), w0): q.copy_(p)
+    upd = [torch.zeros_like(p).double() for p in w0]
+    for i in range(6):
+        xi, yi = ds[i]
+        gs = [torch.autograd.grad(nn.functional.cross_entropy(ref(xi[j:j+1].double()), yi[j:j+1]), list(ref.parameters())) for j in range(len(yi))]
+        g = [sum(t[k] for t in gs) / len(gs) for k in range(2)]
+        f = min(1.0, 0.3 / (float(torch.cat([t.flatten() for t in g]).norm()) + 1e-6))
+        for k in range(2): upd[k] += f * g[k] / 6
+    for p, p0, u in zip(m.parameters(), w0, upd): assert torch.allclose(p.detach().double(), p0.double() - u, atol=1e-5)
+
+def test_person_unit_accounts_people():
+    x, y = _lin_data(200).tensors
+    ds = PersonDataset(x, y, np.repeat(np.arange(50), 4))
+    res = PrivacyPreservingTrainer(nn.Linear(5, 3), create_privacy_config(4.0, 1e-3, unit="person"), track_epsilon=False).train(
+        DataLoader(ds, batch_size=10, collate_fn=collate_persons), num_epochs=2)
+    led = res["ledger"]
+    assert led["num_samples"] == 50 and led["sample_rate"] == pytest.approx(0.2) and led["epsilon_prv"] <= 4.0 + 1e-6
+    assert "per person" in led["person_level"]["text"]
 
 def test_noise_is_added():
-    "Same Poisson batches (same seed) with and without noise: the weights differ by the noise."
-    with_noise = _run(0, create_privacy_config(None, 1e-3, noise_multiplier=1.0, accountant="rdp"))
-    without = _run(0, create_privacy_config(None, 1e-3, noise_multiplier=0.0))
+    "Same Poisson batches (same seed, reproducible) with and without noise: the weights differ by the noise."
+    with_noise = _run(0, create_privacy_config(None, 1e-3, noise_multiplier=1.0, accountant="rdp", reproducible=True))
+    without = _run(0, create_privacy_config(None, 1e-3, noise_multiplier=0.0, reproducible=True))
     assert (with_noise - without).abs().max() > 1e-3
 
 def _clipped_mean_update(w0, x, y, C, lr, views=None):
