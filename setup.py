@@ -6,7 +6,7 @@ cfg = ConfigParser(delimiters=['='])
 cfg.read('settings.ini', encoding='utf-8')
 cfg = cfg['DEFAULT']
 
-for o in 'version description keywords author author_email copyright user lib_name git_url'.split():
+for o in 'version description keywords author author_email copyright user lib_name dist_name git_url doc_host doc_baseurl'.split():
     assert o in cfg, f'missing expected setting: {o}'
 
 licenses = {'mit': 'MIT'}  # SPDX expression
@@ -20,7 +20,7 @@ min_python = cfg['min_python']
 scripts = [s.strip() for s in cfg.get('console_scripts', '').split('\n') if s.strip()]
 
 setuptools.setup(
-    name=cfg['lib_name'].replace('_', '-'),
+    name=cfg['dist_name'],   # `prism` on PyPI is another project: the distribution is prism-har, the module prism
     license=lic,
     classifiers=[
         'Development Status :: ' + str(int(cfg['status'])) + ' - ' + statuses[int(cfg['status'])],
@@ -28,8 +28,11 @@ setuptools.setup(
         'Natural Language :: ' + cfg['language'].title(),
     ] + ['Programming Language :: Python :: ' + o for o in py_versions],
     url=cfg['git_url'],
+    project_urls={'Documentation': cfg['doc_host'] + cfg['doc_baseurl'] + '/', 'Source': cfg['git_url'],
+                  'Changelog': cfg['git_url'] + '/blob/' + cfg.get('branch', 'main') + '/CHANGELOG.md'},
     packages=setuptools.find_packages(include=['prism', 'prism.*']),
     include_package_data=True,
+    package_data={cfg['lib_name']: ['splits/*.json']},   # read at run time (prism.pose.jhmdb_split_path)
     install_requires=requirements,
     extras_require={'dev': dev_requirements},
     python_requires='>=' + min_python,
