@@ -1,6 +1,6 @@
 """Packaging for PRISM, driven by settings.ini (nbdev 2 style, without pkg_resources)."""
 from configparser import ConfigParser
-import setuptools, shlex
+import re, setuptools, shlex
 
 cfg = ConfigParser(delimiters=['='])
 cfg.read('settings.ini', encoding='utf-8')
@@ -17,6 +17,14 @@ requirements = shlex.split(cfg.get('requirements', ''))
 dev_requirements = shlex.split(cfg.get('dev_requirements', ''))
 lic = licenses[cfg['license'].lower()]
 min_python = cfg['min_python']
+branch = cfg.get('branch', 'main')
+
+def absolute_links(md: str) -> str:
+    "README's repository-relative links and images, made absolute for the package index page (PyPI has no repository)."
+    raw = cfg['git_url'].replace('https://github.com/', 'https://raw.githubusercontent.com/') + f'/{branch}/'
+    md = re.sub(r'(!\[[^\]]*\]\()(?!https?:|#|mailto:)([^)\s]+)\)', lambda m: f'{m.group(1)}{raw}{m.group(2)})', md)
+    return re.sub(r'(?<!!)(\[[^\]]*\]\()(?!https?:|#|mailto:)([^)\s]+)\)', lambda m: f"{m.group(1)}{cfg['git_url']}/blob/{branch}/{m.group(2)})", md)
+
 scripts = [s.strip() for s in cfg.get('console_scripts', '').split('\n') if s.strip()]
 
 setuptools.setup(
@@ -29,14 +37,14 @@ setuptools.setup(
     ] + ['Programming Language :: Python :: ' + o for o in py_versions],
     url=cfg['git_url'],
     project_urls={'Documentation': cfg['doc_host'] + cfg['doc_baseurl'] + '/', 'Source': cfg['git_url'],
-                  'Changelog': cfg['git_url'] + '/blob/' + cfg.get('branch', 'main') + '/CHANGELOG.md'},
+                  'Changelog': cfg['git_url'] + '/blob/' + branch + '/CHANGELOG.md'},
     packages=setuptools.find_packages(include=['prism', 'prism.*']),
     include_package_data=True,
     package_data={cfg['lib_name']: ['splits/*.json']},   # read at run time (prism.pose.jhmdb_split_path)
     install_requires=requirements,
     extras_require={'dev': dev_requirements},
     python_requires='>=' + min_python,
-    long_description=open('README.md', encoding='utf-8').read(),
+    long_description=absolute_links(open('README.md', encoding='utf-8').read()),
     long_description_content_type='text/markdown',
     zip_safe=False,
     entry_points={'console_scripts': scripts, 'nbdev': [f"{cfg['lib_name']}={cfg['lib_name']}._modidx:d"]},
