@@ -27,7 +27,7 @@ ok(f'prism imported from the installed wheel ({here.parent.name}/ in site-packag
 version = md.version(DIST)
 assert prism.__version__ == version, f'prism.__version__ {prism.__version__} != {DIST} {version}'
 assert prism.__distribution__ == DIST, prism.__distribution__
-owners = md.packages_distributions().get('prism', [])
+owners = sorted(set(md.packages_distributions().get('prism', [])))
 assert owners == [DIST], f'module prism is provided by {owners}; only {DIST} may provide it (uninstall the other `prism`)'
 ok(f'{DIST} {version} is the only distribution providing module prism')
 

@@ -32,8 +32,8 @@ def test_installed_distribution_matches_the_package():
     except md.PackageNotFoundError:
         pytest.fail(f'{DIST} is not installed (an old install under another name?): run pip install -e ".[dev]"')
     assert version == prism.__version__ == CFG['version']
-    assert md.packages_distributions().get('prism') == [DIST], \
-        f"module prism comes from {md.packages_distributions().get('prism')}: uninstall PyPI's `prism`"
+    owners = sorted(set(md.packages_distributions().get('prism', [])))
+    assert owners == [DIST], f"module prism comes from {owners}: uninstall PyPI's `prism`"
     eps = [e for e in md.distribution(DIST).entry_points if e.group == 'console_scripts']
     assert [(e.name, e.value) for e in eps] == [('prism', 'prism.cli:main')]
 
@@ -102,12 +102,17 @@ def test_wheel_description_has_no_repository_relative_links(wheel):
     assert f"{CFG['git_url']}/blob/" in body and 'raw.githubusercontent.com' in body
 
 
+def code(text: str) -> str:
+    "Shell or YAML text without its comments."
+    return '\n'.join(re.sub(r'(^|\s)#.*$', '', l) for l in text.splitlines())
+
+
 def test_ci_checks_the_wheel():
     ci = (ROOT/'.ci'/'run').read_text()
     assert 'bash scripts/check_wheel.sh' in ci
     sh = (ROOT/'scripts'/'check_wheel.sh').read_text()
     for part in ('-m build', 'twine check --strict', '-m venv', 'wheel_smoke.py', 'prism --version'): assert part in sh, part
-    assert '--system-site-packages' not in sh
+    assert '--system-site-packages' not in code(sh)   # the fresh venv sees only what the wheel brings
 
 
 def test_workflows():
@@ -121,7 +126,7 @@ def test_workflows():
     assert 'python scripts/build_docs.py' in deploy
     for action in ('actions/upload-pages-artifact@', 'actions/deploy-pages@'): assert action in deploy
     assert 'pages: write' in deploy and 'id-token: write' in deploy
-    assert not re.search(r'quarto|nbdev_docs|nbdev_prepare|nbdev_readme|nbdev_proc_nbs', deploy + test, re.I)
+    assert not re.search(r'quarto (render|preview|publish|install)|quarto-actions|nbdev_docs|nbdev_prepare|nbdev_readme|nbdev_proc_nbs', code(deploy + test))
 
 
 def test_changelog_has_the_current_version():
