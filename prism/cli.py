@@ -289,7 +289,7 @@ KINDS = ("stgcn", "stgcn_ft", "stgcn_ncm", "lstm", "lstm_ft")   # prism.experime
 def make_parser() -> argparse.ArgumentParser:
     "The `prism` argument parser with one subparser per command."
     p = argparse.ArgumentParser(prog="prism", description="PRISM: privacy-preserving action recognition from body pose.")
-    p.add_argument("--version", action="version", version=f"prism {prism.__version__}")
+    p.add_argument("--version", action="version", version=f"prism {prism.__version__} ({prism.__distribution__})")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     s = sub.add_parser("summary", help="load the real skeleton datasets and print their summary table",
                        description="Load UTD-MHAD and MSR Action3D (557) from the data root and print one row per dataset.")

@@ -370,6 +370,7 @@ def save_checkpoint(model:nn.Module, # STGCN_PRISM or LSTMBaseline
     full = {**(card or {}), "name": paths["weights"].stem, "format": "prism-checkpoint/1", "model": config,
             "params": count_parameters(model), "tensors": {k: list(v.shape) for k, v in tensors.items()},
             "weights": paths["weights"].name, "sha256": _sha256(paths["weights"]), "code_version": prism.__version__,
+            "distribution": prism.__distribution__,  # pip install <distribution>==<code_version>
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
     atomic_write(paths["markdown"], lambda p: Path(p).write_text(_card_markdown(full)))
     write_json_atomic(paths["card"], full)
