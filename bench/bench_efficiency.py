@@ -24,7 +24,8 @@ import torch
 
 from prism.benchmarks import make_loader, stamp, write_json_atomic
 from prism.experiments import load_protocol, run_experiment, run_name
-from prism.optimization import load_checkpoint, optimize_model
+from prism.optimization import load_checkpoint, optimize_model, int8_feature_error
+from prism.models import STGCN_PRISM
 from prism.models import model_cost
 
 REPO = Path(__file__).resolve().parents[1]
@@ -68,6 +69,7 @@ def main():
         t.insert(0, "model", name)
         rows.append(t)
         per_model[name] = {"source": source, "cost": model_cost(model, xte.shape[1:]), "recommended": res["recommended"],
+                           "int8_feature_error": int8_feature_error(model, calib[0], xte) if isinstance(model, STGCN_PRISM) else None,
                            "dir": str(Path(res["dir"]).relative_to(REPO)) if Path(res["dir"]).is_absolute() else str(res["dir"])}
         print(f"{name}: {source}\n{res['table'][['accuracy', 'latency_median_ms', 'latency_p95_ms', 'speedup_vs_fp32', 'size_ratio_vs_fp32']].round(3).to_string()}\n"
               f"recommended: {res['recommended']}", flush=True)

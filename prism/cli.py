@@ -11,7 +11,8 @@ import prism
 
 # %% auto #0
 __all__ = ['KINDS', 'UserError', 'cmd_summary', 'cmd_extract', 'cmd_train', 'cmd_benchmark', 'cmd_reproduce', 'cmd_export',
-           'cmd_audit', 'results_tables', 'results_headline', 'results_markdown', 'cmd_results', 'make_parser', 'main']
+           'cmd_audit', 'results_tables', 'results_headline', 'privacy_statement', 'results_markdown', 'cmd_results',
+           'make_parser', 'main']
 
 # %% ../nbs/09_cli.ipynb #50a3ed65
 class UserError(Exception):
@@ -60,9 +61,13 @@ def _epsilon(v:str):
 def cmd_train(args:argparse.Namespace) -> int:
     "Train one model on a dataset's standard protocol, privately or not, and report test metrics and the ledger."
     from prism.experiments import load_protocol, run_experiment
+    if args.reproducible and args.checkpoint:
+        raise UserError("--reproducible runs are NOT private (their noise can be replayed from the seed): they cannot be saved "
+                        "to the model zoo; drop --checkpoint or --reproducible")
     data = load_protocol(args.dataset, root=args.data)
     r = run_experiment(data, args.dataset, args.model, args.epsilon, args.seed, epochs=args.epochs, delta=args.delta,
-                       max_grad_norm=args.clip, out_dir=args.out, checkpoint=args.checkpoint,
+                       max_grad_norm=args.clip, out_dir=args.out, checkpoint=args.checkpoint, unit=args.unit,
+                       reproducible=args.reproducible,
                        command="prism " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("prism") else None)
     print(f"{args.dataset} {args.model} ({'non-private' if args.epsilon is None else f'DP target epsilon {args.epsilon:g}'}, seed {args.seed}): "
           f"test accuracy {r['accuracy']:.3f}, macro F1 {r['f1_macro']:.3f}, kappa {r['kappa']:.3f}")
@@ -265,6 +270,28 @@ def results_headline(results:str|Path="results", # the results folder
                           "each epsilon is a what-if in which that model is the only release from the clips.")
     return " ".join(parts)
 
+def privacy_statement(results:str|Path="results", # the results folder
+                      clips_per_person:int=108, # clips of one UTD-MHAD training subject (27 actions x 4 repetitions)
+                     ) -> str:
+    "What the epsilons mean, read from results/: unit, neighbouring relation, person-level guarantee, release ledgers and the deployable models."
+    from prism.privacy import PRIVACY_UNITS, NEIGHBOURING, group_privacy
+    R = Path(results)
+    lines = [f"- **Unit and neighbours.** Every epsilon above is per {PRIVACY_UNITS['clip']}; neighbouring datasets: {NEIGHBOURING}.",
+             f"- **One clip is not one person.** A UTD-MHAD subject has about {clips_per_person} training clips; by group privacy a model "
+             f"at clip-level (1, 1e-5) gives that person {group_privacy(1.0, 1e-5, clips_per_person)['text'].split(': ', 1)[1]}. "
+             "Person-level protection needs the person as the privacy unit (`unit=\"person\"`) and data from many people."]
+    for f in sorted((R / "releases").glob("*.json")):
+        rl = _read(f)
+        lines.append(f"- **Releases from {rl['dataset']}'s training clips** (`results/{f.relative_to(R).as_posix()}`): "
+                     f"{len(rl['releases'])} published artefacts; total epsilon {rl['total']['epsilon']:.3g}: {rl['total']['text']}. "
+                     "Each benchmark epsilon is a what-if in which its model is the only release.")
+    for f in sorted((R / "zoo").glob("*_private.json")):
+        c = _read(f); d = c["release_ledger"]["deployment"]
+        lines.append(f"- **Deployable private model `{f.stem}`** ({c['recipe_choice']['kind']}, chosen on validation; test accuracy "
+                     f"{100 * c['accuracy']:.1f}%): its own epsilon {c['ledger']['epsilon_prv']:.3g}; total of its deployment ledger "
+                     f"{d['epsilon']:.3g} ({d['text']}).")
+    return "\n".join(lines)
+
 def results_markdown(results:str|Path="results") -> str:
     "The results tables as markdown, each with its source file and the command that made it."
     parts = []
@@ -320,6 +347,10 @@ def make_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--out", metavar="DIR", default=None, help="write the run's JSON here")
     t.add_argument("--checkpoint", metavar="STEM", default=None, help="save the model as STEM.safetensors + model card")
+    t.add_argument("--unit", choices=("clip", "person"), default="clip",
+                   help="privacy unit: clip (default), or person (people sampled, a person's clips bounded together)")
+    t.add_argument("--reproducible", action="store_true",
+                   help="seed DP noise and sampling from --seed for research and tests: the run is NOT private and cannot be saved to the zoo")
     t.set_defaults(fn=cmd_train)
 
     b = sub.add_parser("benchmark", help="the privacy-utility sweep on one dataset (resumable)",

@@ -17,10 +17,10 @@ from .benchmarks import (measure_latency, throughput, model_size_bytes, count_pa
                               classification_metrics, write_json_atomic, stamp)
 
 # %% auto #0
-__all__ = ['optimize_stgcn_model', 'LinearGraphConv', 'STGCNCore', 'quantize_static_int8', 'lstm_as_torch',
-           'quantize_dynamic_lstm', 'export_torchscript', 'OnnxModel', 'export_onnx', 'op_profile', 'optimize_model',
-           'model_config', 'model_from_config', 'checkpoint_paths', 'check_publishable', 'save_checkpoint',
-           'update_card', 'load_checkpoint']
+__all__ = ['optimize_stgcn_model', 'LinearGraphConv', 'PoolHead', 'STGCNCore', 'quantize_static_int8', 'lstm_as_torch',
+           'quantize_dynamic_lstm', 'int8_feature_error', 'export_torchscript', 'OnnxModel', 'export_onnx',
+           'op_profile', 'optimize_model', 'model_config', 'model_from_config', 'checkpoint_paths', 'check_publishable',
+           'save_checkpoint', 'update_card', 'load_checkpoint']
 
 # %% ../nbs/07_optimization.ipynb #0c8b6f24
 class LinearGraphConv(nn.Module):
@@ -40,6 +40,14 @@ class LinearGraphConv(nn.Module):
         y = self.conv(x).reshape(n, self.K, self.out_channels, t, v).permute(0, 2, 3, 1, 4).reshape(n, self.out_channels, t, self.K * v)
         return self.agg(y)
 
+class PoolHead(nn.Module):
+    "Global average pooling over frames and joints, then the classification head: one module, so int8 can leave it in fp32."
+    def __init__(self, head:nn.Module # the model's classification head (copied)
+                ):
+        super().__init__(); self.head = copy.deepcopy(head)
+    def forward(self, x:torch.Tensor # (N, C, T, V) last block's output
+               ) -> torch.Tensor: return self.head(x.mean(dim=(2, 3)))
+
 class STGCNCore(nn.Module):
     "The inference path of an `STGCN_PRISM` (input standardisation, blocks, pooling, head) without Python-side input checks, so FX and export can trace it."
     def __init__(self, model:STGCN_PRISM, # trained model (copied, not changed)
@@ -47,7 +55,7 @@ class STGCNCore(nn.Module):
                 ):
         super().__init__()
         if not isinstance(model, STGCN_PRISM): raise TypeError(f"STGCNCore needs an STGCN_PRISM, got {type(model).__name__}")
-        self.blocks, self.head = copy.deepcopy(model.blocks), copy.deepcopy(model.head)
+        self.blocks, self.pool_head = copy.deepcopy(model.blocks), PoolHead(model.head)
         self.input_norm = copy.deepcopy(model.input_norm)
         self.in_channels, self.num_joints, self.num_classes = model.in_channels, model.num_joints, model.num_classes
         if linear_aggregation:
@@ -58,7 +66,7 @@ class STGCNCore(nn.Module):
                ) -> torch.Tensor: # (N, num_classes) logits
         x = self.input_norm(x)
         for b in self.blocks: x = b(x)
-        return self.head(x.mean(dim=(2, 3)))
+        return self.pool_head(x)
 
 # %% ../nbs/07_optimization.ipynb #a472efe3
 def _batches(data, max_batches:int|None=None):
@@ -69,13 +77,14 @@ def _batches(data, max_batches:int|None=None):
         yield torch.as_tensor(b[0] if isinstance(b, (tuple, list)) else b, dtype=torch.float32)
 
 def quantize_static_int8(model:STGCN_PRISM, # trained fp32 model (not changed)
-                         calibration_data, # TRAINING clips: (N, C, T, V) tensor/array or a loader of (x, y) batches
+                         calibration_data, # clips that fix the int8 ranges: training clips, or PUBLIC clips for a private model (ranges are a release)
                          backend:str="x86", # quantised engine: "x86", "fbgemm", "onednn" or "qnnpack"
                          linear_aggregation:bool=True, # quantise the graph aggregation too (`LinearGraphConv`)
                          max_batches:int|None=None, # calibration batches to use (None: all)
                          reduce_range:bool=False, # 7-bit activations, as the x86 default qconfig has (see below)
+                         fp32_head:bool=False, # leave the pooling and the head in fp32 (features from int8 blocks, averaged in fp32)
                         ) -> nn.Module:
-    "Static post-training int8 quantisation (FX graph mode) of an ST-GCN, calibrated on the given training clips."
+    "Static post-training int8 quantisation (FX graph mode) of an ST-GCN, calibrated on the given clips (public clips for a private model)."
     from torch.ao.quantization import get_default_qconfig_mapping, QConfig, HistogramObserver
     from torch.ao.quantization.quantize_fx import prepare_fx, convert_fx
     if backend not in torch.backends.quantized.supported_engines:
@@ -89,6 +98,7 @@ def quantize_static_int8(model:STGCN_PRISM, # trained fp32 model (not changed)
         qmap = get_default_qconfig_mapping(backend)
         if not reduce_range:   # full 8-bit activation ranges; the weights keep the backend's per-channel observer
             qmap.set_global(QConfig(activation=HistogramObserver.with_args(reduce_range=False), weight=qmap.global_qconfig.weight))
+        if fp32_head: qmap.set_module_name("pool_head", None)
         prepared = prepare_fx(core, qmap, (batches[0][:1],))
         with torch.no_grad():
             for b in batches: prepared(b)
@@ -113,6 +123,23 @@ def quantize_dynamic_lstm(model:LSTMBaseline # trained LSTM baseline (not change
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return torch.ao.quantization.quantize_dynamic(m, {nn.LSTM, nn.Linear}, dtype=torch.qint8)
+
+# %% ../nbs/07_optimization.ipynb #411effe7
+def int8_feature_error(model:STGCN_PRISM, # trained fp32 model (not changed)
+                       calibration_data, # clips that fix the int8 ranges (public clips for a private model)
+                       X, # (N, C, T, V) clips to compare on
+                      ) -> dict:
+    "How far int8 blocks move each pooled feature, relative to that feature's spread over clips (median and max over features)."
+    probe = copy.deepcopy(model).eval()
+    F = probe.head.in_features
+    probe.head = nn.Linear(F, F)   # identity head: the int8 model then returns its pooled features
+    with torch.no_grad(): probe.head.weight.copy_(torch.eye(F)); probe.head.bias.zero_()
+    q = quantize_static_int8(probe, calibration_data, fp32_head=True)
+    X = torch.as_tensor(np.asarray(X), dtype=torch.float32)
+    with torch.no_grad(): f8, f32 = q(X), model.features(X)
+    rel = (f8 - f32).std(0) / f32.std(0).clamp_min(1e-12)
+    return {"median": float(rel.median()), "max": float(rel.max()), "features": int(F), "clips": int(len(X))}
+
 
 # %% ../nbs/07_optimization.ipynb #5f16c049
 def _max_diff(a, b) -> float: return float((torch.as_tensor(a) - torch.as_tensor(b)).abs().max())
@@ -209,6 +236,8 @@ def _forms(model:nn.Module, calibration_data, example, d:Path) -> dict:
         forms["int8 (FX static)"] = (None, export_torchscript(q, example, d / "int8_fx_torchscript.pt", atol=float("inf")), "aggregation as Linear (LinearGraphConv)")
         q0 = quantize_static_int8(model, calibration_data, linear_aggregation=False)
         forms["int8 (FX static, einsum fp32)"] = (None, export_torchscript(q0, example, d / "int8_fx_einsum_torchscript.pt", atol=float("inf")), "einsum left in fp32")
+        qh = quantize_static_int8(model, calibration_data, fp32_head=True)
+        forms["int8 (FX static, fp32 pooling and head)"] = (None, export_torchscript(qh, example, d / "int8_fx_fp32head_torchscript.pt", atol=float("inf")), "int8 blocks, features averaged and classified in fp32")
         q7 = quantize_static_int8(model, calibration_data, reduce_range=True)
         forms["int8 (FX static, 7-bit activations)"] = (None, export_torchscript(q7, example, d / "int8_fx_7bit_torchscript.pt", atol=float("inf")), "the x86 default qconfig (reduce_range)")
     elif isinstance(model, LSTMBaseline):
@@ -224,7 +253,7 @@ def _forms(model:nn.Module, calibration_data, example, d:Path) -> dict:
     return out
 
 def optimize_model(model:nn.Module, # trained `STGCN_PRISM` or `LSTMBaseline`
-                   calibration_data, # TRAINING clips for int8 calibration (tensor, array or loader)
+                   calibration_data, # clips for int8 calibration: training clips, or PUBLIC clips for a private model (tensor, array or loader)
                    test_loader:Iterable, # (x, y) test batches for accuracy
                    model_name:str="stgcn", # folder name of the artefacts
                    out_dir:str|Path="results/optimization", # artefacts go to out_dir/model_name/

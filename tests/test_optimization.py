@@ -10,7 +10,7 @@ from prism.benchmarks import make_loader
 from prism.models import LSTMBaseline, STGCN_PRISM
 from prism.optimization import (LinearGraphConv, OnnxModel, STGCNCore, checkpoint_paths, export_onnx, export_torchscript,
                                 load_checkpoint, model_config, optimize_stgcn_model, quantize_dynamic_lstm,
-                                quantize_static_int8, save_checkpoint)
+                                quantize_static_int8, save_checkpoint, update_card, int8_feature_error)
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,8 @@ def test_optimize_table(setup, tmp_path):
     X, y, stgcn, _ = setup
     r = optimize_stgcn_model(stgcn, X, make_loader(X, y, 8), model_name="t", out_dir=tmp_path, reps=3, warmup=1, batch_size=4)
     t = r["table"]
-    assert list(t.index) == ["fp32", "fp32 TorchScript", "int8 (FX static)", "int8 (FX static, einsum fp32)", "int8 (FX static, 7-bit activations)", "ONNX Runtime fp32"]
+    assert list(t.index) == ["fp32", "fp32 TorchScript", "int8 (FX static)", "int8 (FX static, einsum fp32)", "int8 (FX static, fp32 pooling and head)",
+                             "int8 (FX static, 7-bit activations)", "ONNX Runtime fp32"]
     assert t.loc["fp32", "latency_ratio_vs_fp32"] == 1.0 and t.loc["ONNX Runtime fp32", "acc_change_points"] == 0.0
     s = json.loads((tmp_path / "t" / "optimization.json").read_text())
     assert s["recommended"] in t.index and "command" in s and s["threads"] == 1
@@ -76,7 +77,8 @@ def test_checkpoint_round_trip(setup, tmp_path, which):
     X, _, stgcn, lstm = setup
     m = stgcn if which == "stgcn" else lstm
     card = save_checkpoint(m, tmp_path / "ck_eps0.5", {"dataset": "synthetic", "epsilon": 0.5, "accuracy": 0.25,
-                                                       "ledger": {"epsilon_prv": 0.49, "epsilon_rdp": 0.6, "delta": 1e-5, "privacy_unit": "clip"}})
+                                                       "ledger": {"epsilon_prv": 0.49, "epsilon_rdp": 0.6, "delta": 1e-5, "privacy_unit": "clip",
+                                                                  "private": True, "randomness": "secret: test"}})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ck_eps0.5.json", "ck_eps0.5.md", "ck_eps0.5.safetensors"]
     back, c = load_checkpoint(tmp_path / "ck_eps0.5.safetensors")
     assert type(back) is type(m) and c["sha256"] == card["sha256"] and c["model"] == model_config(m)
@@ -112,3 +114,33 @@ def test_checkpoint_refusals(setup, tmp_path):
     with pytest.raises(FileNotFoundError, match="weights file .*ck.safetensors is missing"): load_checkpoint(stem)
     with pytest.raises(TypeError, match="no checkpoint config for Linear"): save_checkpoint(torch.nn.Linear(2, 2), tmp_path / "x")
     assert no_tmp(tmp_path)
+
+
+def test_zoo_refuses_models_whose_epsilon_does_not_hold(setup, tmp_path):
+    "A reproducible (seeded) private run and a ledger that does not name its randomness are refused; nothing is written."
+    X, y, stgcn, _ = setup
+    seeded = {"epsilon_prv": 4.0, "delta": 1e-5, "private": False, "randomness": "reproducible from seed 0: NOT PRIVATE"}
+    with pytest.raises(ValueError, match="NOT PRIVATE"): save_checkpoint(stgcn, tmp_path / "a", {"epsilon": 4.0, "ledger": seeded})
+    with pytest.raises(ValueError, match="does not say where its noise came from"):
+        save_checkpoint(stgcn, tmp_path / "b", {"epsilon": 4.0, "ledger": {"epsilon_prv": 4.0, "delta": 1e-5}})
+    assert list(tmp_path.iterdir()) == []
+    import prism.experiments as B
+    data = {"train": (X, y), "test": (X, y), "classes": list("abcd"), "protocol": "synthetic", "layout": "prism15", "spec": "pos+vel+bone",
+            "frames": X.shape[2], "subjects": {"train": np.arange(len(y)) % 4, "test": np.arange(len(y)) % 4}}
+    kw = dict(epochs=1, batch_size=8)
+    with pytest.raises(ValueError, match="refusing to publish"):
+        B.run_experiment(data, "utd", "lstm", 4.0, 0, checkpoint=tmp_path / "c", reproducible=True, **kw)
+    assert not (tmp_path / "c.json").exists()
+    out = B.run_experiment(data, "utd", "lstm", 4.0, 0, checkpoint=tmp_path / "d", **kw)   # the same run with secret randomness is kept
+    _, card = load_checkpoint(tmp_path / "d")
+    assert card["ledger"]["randomness"].startswith("secret") and card["private"] and out["private"]
+    card = update_card(tmp_path / "d", release_ledger={"this_repository": {"epsilon": float("inf"), "delta": 1e-5, "text": "infinite: test"}})
+    load_checkpoint(tmp_path / "d")                                  # hash unchanged by the card update
+    md = (tmp_path / "d.md").read_text()
+    assert "Role**: benchmark artefact" in md and "Person-level" in md and "Release ledger" in md and "Randomness**: secret" in md
+
+
+def test_int8_feature_error(setup):
+    X, _, stgcn, _ = setup
+    fe = int8_feature_error(stgcn, X, X)
+    assert 0 <= fe["median"] <= fe["max"] and fe["features"] == stgcn.head.in_features

@@ -12,7 +12,7 @@ from prism.privacy import (create_privacy_config, PrivacyConfig, PrivacyPreservi
                            compose_releases, format_ledger, PersonDataset, collate_persons, _hparams)
 from prism.models import STGCN_PRISM, LSTMBaseline
 
-for m in ["Secure RNG turned off", "Optimal order is the largest alpha", "Full backward hook"]:   # Opacus's RNG is replaced by PRISM's
+for m in ["Optimal order is the largest alpha", "Full backward hook"]:
     warnings.filterwarnings("ignore", message=m)
 
 def _lin_data(n=64, d=5, k=3, seed=0):
