@@ -25,7 +25,7 @@ from .privacy import create_privacy_config, PrivacyPreservingTrainer, extract_fe
 # %% auto #0
 __all__ = ['DEFAULT_FRACTIONS', 'ATTACKS', 'NCM_CONTROLS', 'AUDIT_COLUMNS', 'roc_points', 'auc_score', 'tpr_at_fpr',
            'mia_metrics', 'clopper_pearson', 'eps_lower_bound', 'max_eps_lower_bound', 'one_run_p_value',
-           'one_run_eps_lower_bound', 'one_run_audit', 'split_eps_lower_bound', 'audit_verdict', 'secret_rng',
+           'one_run_eps_lower_bound', 'secret_rng', 'one_run_audit', 'split_eps_lower_bound', 'audit_verdict',
            'logit_confidence', 'loss_scores', 'lira_scores', 'inclusion_matrix', 'bone_lengths',
            'canonical_bone_lengths', 'normalize_bone_lengths', 'clip_features', 'AuditMLP', 'noise_for_epsilon',
            'train_model', 'accountant_epsilon', 'predict_logits', 'membership_inference', 'plot_roc', 'LinearProbe',
@@ -129,7 +129,8 @@ def eps_lower_bound(scores_in:np.ndarray, # attack scores of canaries that were 
 def max_eps_lower_bound(n_in:int, n_out:int, delta:float=0.0, alpha:float=0.05, n_thresholds:int=len(DEFAULT_FRACTIONS)) -> float:
     "The largest bound `eps_lower_bound` can give with this many canaries (a perfect attack): the audit's ceiling."
     a = alpha / (2 * n_thresholds)
-    return float(math.log(max(clopper_pearson(n_in, n_in, a)[0] - delta, 1e-300) / clopper_pearson(0, n_out, a)[1]))
+    ratio = lambda n_hit, n_miss: max(clopper_pearson(n_hit, n_hit, a)[0] - delta, 1e-300) / clopper_pearson(0, n_miss, a)[1]
+    return float(math.log(max(ratio(n_in, n_out), ratio(n_out, n_in))))   # TPR/FPR or TNR/FNR, whichever side has more trials
 
 # %% ../nbs/08_audit.ipynb #1a905404
 def one_run_p_value(m:int, # canaries, each included by an independent fair coin
@@ -148,6 +149,7 @@ def one_run_p_value(m:int, # canaries, each included by an independent fair coin
     worst = float((np.cumsum(pm) / np.arange(1, v + 1)).max())   # max_i P[v-i <= Bin < v] / i
     return min(tail + 2 * m * delta * worst, 1.0)
 
+# %% ../nbs/08_audit.ipynb #84a847a5
 def one_run_eps_lower_bound(correct:int, # correct guesses among ...
                             guesses:int, # ... the canaries the auditor guessed on (the rest abstained)
                             beta:float=0.05, # the bound holds with probability >= 1 - beta
@@ -160,10 +162,15 @@ def one_run_eps_lower_bound(correct:int, # correct guesses among ...
     if guesses > m: raise ValueError(f"guesses ({guesses}) cannot exceed canaries m ({m})")
     if guesses == 0 or one_run_p_value(m, guesses, correct, 0.0, delta) > beta: return 0.0
     lo, hi = 0.0, 50.0
-    for _ in range(60):
+    for _ in range(40):                                  # 50 / 2^40: far below any meaningful digit
         mid = (lo + hi) / 2
         lo, hi = (mid, hi) if one_run_p_value(m, guesses, correct, mid, delta) <= beta else (lo, mid)
     return lo
+
+# %% ../nbs/08_audit.ipynb #b6131fac
+def secret_rng() -> np.random.Generator:
+    "A numpy Generator seeded from OS entropy (`secrets`), the seed never stored: audit coins nobody can replay."
+    return np.random.default_rng(secrets.randbits(128))
 
 # %% ../nbs/08_audit.ipynb #dedfc4dd
 def one_run_audit(scores:np.ndarray, # (m,) attack scores of all canaries of the run(s), higher = "in"
@@ -203,12 +210,16 @@ def split_eps_lower_bound(scores_in:np.ndarray, # attack scores of independent t
     rng = rng if rng is not None else secret_rng()
     pi, po = rng.permutation(len(si)), rng.permutation(len(so))
     ki, ko = max(1, int(len(si) * select_frac)), max(1, int(len(so) * select_frac))
-    sel = eps_lower_bound(si[pi[:ki]], so[po[:ko]], delta=delta, alpha=alpha, fractions=fractions)
-    th = sel["threshold"] if sel["threshold"] is not None else float(np.quantile(np.concatenate([si[pi[:ki]], so[po[:ko]]]), 0.9))
+    s_in, s_out = si[pi[:ki]], so[po[:ko]]
+    allv = np.sort(np.concatenate([s_in, s_out]))[::-1]
+    cands = [np.nextafter(s_out.max(), np.inf)] + [allv[max(0, min(len(allv) - 1, int(round(f * len(allv))) - 1))] for f in fractions]
+    sel = eps_lower_bound(s_in, s_out, delta=delta, alpha=alpha, thresholds=cands)   # just above every "out" score, or a top fraction
+    th = sel["threshold"] if sel["threshold"] is not None else float(np.quantile(allv, 0.9))
     ev = eps_lower_bound(si[pi[ki:]], so[po[ko:]], delta=delta, alpha=alpha, thresholds=[th])
     return {**ev, "ceiling": ev["max_possible"], "n_select": (ki, ko), "trials": len(si) + len(so),
             "assumes": "independent trials (one Bernoulli in/out per trial); threshold chosen on held-out trials"}
 
+# %% ../nbs/08_audit.ipynb #41f3eeaf
 def audit_verdict(eps_lb:float, # empirical lower bound
                   ceiling:float, # the largest bound the same trials could ever give
                   claimed:float, # the epsilon the mechanism claims
@@ -216,11 +227,6 @@ def audit_verdict(eps_lb:float, # empirical lower bound
     "'VIOLATION' (bound > claim), 'uninformative' (the audit could never exceed the claim) or 'consistent'."
     if eps_lb > claimed: return "VIOLATION"
     return "uninformative" if ceiling <= claimed else "consistent"
-
-# %% ../nbs/08_audit.ipynb #b6131fac
-def secret_rng() -> np.random.Generator:
-    "A numpy Generator seeded from OS entropy (`secrets`), the seed never stored: audit coins nobody can replay."
-    return np.random.default_rng(secrets.randbits(128))
 
 # %% ../nbs/08_audit.ipynb #71dd5ba0
 def logit_confidence(logits:np.ndarray|torch.Tensor, # (N, classes) model outputs
@@ -705,10 +711,6 @@ def clip_tensors(records:Sequence, # `SkeletonRecord`s of one layout
 # %% ../nbs/08_audit.ipynb #3babb1fe
 NCM_CONTROLS = ("none", "quarter noise", "replayable seed")
 
-def _claimed_sigma(epsilon:float, delta:float, sample_rate:float, steps:int) -> float:
-    "The library's noise multiplier for a claimed (epsilon, delta) (`prism.privacy.noise_multiplier_for`, PRV)."
-    return noise_multiplier_for(epsilon, delta, sample_rate, steps, accountant="prv")
-
 @contextmanager
 def _scaled_library_noise(scale:float):
     "Inside the block the library's Gaussian noise has `scale` times its std while every ledger still claims the full std (a planted bug)."
@@ -886,6 +888,7 @@ def mechanism_audit(features:np.ndarray, # (N, F) public-backbone features of th
     table = pd.DataFrame([{c: r.get(c) for c in AUDIT_COLUMNS} | {"seconds": r["seconds"]} for r in results])
     return {"table": table, "results": results}
 
+# %% ../nbs/08_audit.ipynb #045ff7ab
 def plot_audit_scores(results:Sequence[dict], # `audit_private_head` / `audit_private_ncm` results
                       cols:int=3, # panels per row
                      ):

@@ -199,7 +199,7 @@ def test_one_run_eps_delta_form():
     rng = np.random.default_rng(0); eps = 1.0
     inc = rng.random((200, 400)) < 0.5
     hits = [one_run_audit(np.where(i, rng.random(400) < 0.73, rng.random(400) < 0.27) + rng.random(400) * 1e-3, i, delta=1e-5)["eps_lb"]
-            for i in inc[:60]]
+            for i in inc[:30]]
     assert np.mean(np.array(hits) > eps) <= 0.05
     perfect = one_run_audit(inc[0] + rng.random(400) * 0.1, inc[0], delta=1e-5)
     assert perfect["eps_lb"] == pytest.approx(perfect["ceiling"]) and perfect["ceiling"] > 2
@@ -223,7 +223,7 @@ def test_split_bound_and_verdict():
     assert not np.array_equal(secret_rng().integers(0, 2**62, 4), secret_rng().integers(0, 2**62, 4))
 
 
-def _synthetic_features(n=500, d=24, k=60, seed=0):
+def _synthetic_features(n=600, d=24, k=150, seed=0):
     rng = np.random.default_rng(seed)
     return rng.normal(size=(n, d)).astype(np.float32) + 0.5, np.arange(n) % k, k
 
