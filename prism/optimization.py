@@ -19,7 +19,8 @@ from .benchmarks import (measure_latency, throughput, model_size_bytes, count_pa
 # %% auto #0
 __all__ = ['optimize_stgcn_model', 'LinearGraphConv', 'STGCNCore', 'quantize_static_int8', 'lstm_as_torch',
            'quantize_dynamic_lstm', 'export_torchscript', 'OnnxModel', 'export_onnx', 'op_profile', 'optimize_model',
-           'model_config', 'model_from_config', 'checkpoint_paths', 'save_checkpoint', 'load_checkpoint']
+           'model_config', 'model_from_config', 'checkpoint_paths', 'check_publishable', 'save_checkpoint',
+           'update_card', 'load_checkpoint']
 
 # %% ../nbs/07_optimization.ipynb #0c8b6f24
 class LinearGraphConv(nn.Module):
@@ -322,11 +323,20 @@ def _card_markdown(card:dict) -> str:
              f"- **Model**: {cfg['class']} ({card['params']:,} parameters), config `{json.dumps({k: v for k, v in cfg.items() if k != 'class'})}`"]
     for k, label in [("dataset", "Data"), ("protocol", "Split"), ("layout", "Layout"), ("spec", "Channels"), ("frames", "Frames per clip")]:
         if k in card: lines.append(f"- **{label}**: {card[k]}")
+    role = card.get("role", "benchmark")
+    lines.append("- **Role**: " + ("deployable private model: the one model published from its private dataset" if role == "deployable" else
+                                   "benchmark artefact: its epsilon is a what-if in which it is the only release from its training clips"))
     if eps is None and not led: lines.append("- **Privacy**: none (trained without differential privacy)")
     else:
-        lines.append(f"- **Privacy**: DP-SGD, target epsilon {eps}, spent epsilon {led.get('epsilon_prv', float('nan')):.3g} (PRV) / "
-                     f"{led.get('epsilon_rdp', float('nan')):.3g} (RDP), delta {led.get('delta', card.get('delta'))}; "
-                     f"privacy unit: {led.get('privacy_unit', 'see ledger')}")
+        mech = led.get("mechanism", "DP-SGD")
+        lines.append(f"- **Privacy**: {mech}; target epsilon {eps}, spent epsilon {led.get('epsilon_prv', float('nan')):.3g} (PRV) / "
+                     f"{led.get('epsilon_rdp', float('nan')):.3g} (RDP), delta {led.get('delta', card.get('delta'))}")
+        lines.append(f"- **Privacy unit**: {led.get('privacy_unit', 'see ledger')}; neighbouring datasets: {led.get('neighbouring', 'add/remove one unit')}")
+        lines.append(f"- **Person-level**: {(led.get('person_level') or {}).get('text', 'not stated')}")
+        lines.append(f"- **Randomness**: {led.get('randomness', 'seeded from the recorded seed (made before secret randomness): NOT PRIVATE')}")
+    rl = card.get("release_ledger") or {}
+    for key, label in (("deployment", "Release ledger (this deployment)"), ("this_repository", "Release ledger (everything this repository publishes from the same clips)")):
+        if key in rl: lines.append(f"- **{label}**: total epsilon {rl[key]['epsilon']:.3g} at delta {rl[key]['delta']:g}: {rl[key]['text']}")
     for k in ("accuracy", "f1_macro", "kappa"):
         if k in card: lines.append(f"- **Test {k}**: {card[k]:.4f}")
     lines += [f"- **Date**: {card['created']}", f"- **Code version**: prism {card['code_version']}",
@@ -334,13 +344,25 @@ def _card_markdown(card:dict) -> str:
     if "command" in card: lines.append(f"- **Produced by**: `{card['command']}`")
     return "\n".join(lines) + "\n"
 
+def check_publishable(card:dict) -> None:
+    "Refuse a card that claims an epsilon its randomness cannot keep (reproducible or pre-secret seeded noise)."
+    led = card.get("ledger") or {}
+    if card.get("epsilon") is None and not led: return
+    if led.get("private") is False or card.get("private") is False:
+        raise ValueError(f"refusing to publish {card.get('name', 'this model')} as private: it was trained with reproducible (seeded) "
+                         "randomness, so anyone with its seed can replay the noise (NOT PRIVATE). Retrain it without reproducible=True")
+    if "randomness" not in led:
+        raise ValueError(f"refusing to publish {card.get('name', 'this model')} as private: its ledger does not say where its noise came "
+                         "from (made before PRISM's secret randomness, its noise was seeded from the recorded seed). Retrain it")
+
 def save_checkpoint(model:nn.Module, # STGCN_PRISM or LSTMBaseline
                     path:str|Path, # checkpoint stem: writes <stem>.safetensors, <stem>.json, <stem>.md
-                    card:dict|None=None, # facts to record: dataset, protocol, epsilon, ledger, accuracy, command ...
+                    card:dict|None=None, # facts to record: dataset, protocol, epsilon, ledger, accuracy, command, role ...
                    ) -> dict:
-    "Save weights with safetensors plus a JSON and a markdown model card (each written atomically, card last)."
+    "Save weights with safetensors plus a JSON and a markdown model card (each written atomically, card last); refuse non-private models that claim an epsilon."
     import prism
     from safetensors.torch import save_file
+    check_publishable(card or {})
     paths = checkpoint_paths(path)
     tensors = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
     config = model_config(model)
@@ -348,10 +370,21 @@ def save_checkpoint(model:nn.Module, # STGCN_PRISM or LSTMBaseline
     full = {**(card or {}), "name": paths["weights"].stem, "format": "prism-checkpoint/1", "model": config,
             "params": count_parameters(model), "tensors": {k: list(v.shape) for k, v in tensors.items()},
             "weights": paths["weights"].name, "sha256": _sha256(paths["weights"]), "code_version": prism.__version__,
+            "distribution": prism.__distribution__,  # pip install <distribution>==<code_version>
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
     atomic_write(paths["markdown"], lambda p: Path(p).write_text(_card_markdown(full)))
     write_json_atomic(paths["card"], full)
     return full
+
+def update_card(path:str|Path, # checkpoint stem
+                **fields, # card fields to set (e.g. release_ledger=...)
+               ) -> dict:
+    "Set fields of a checkpoint's card and re-render its markdown; the weights and their hash are untouched."
+    paths = checkpoint_paths(path)
+    card = {**json.loads(paths["card"].read_text()), **fields}
+    atomic_write(paths["markdown"], lambda p: Path(p).write_text(_card_markdown(card)))
+    write_json_atomic(paths["card"], card)
+    return card
 
 def load_checkpoint(path:str|Path, # checkpoint stem (or its .safetensors/.json path)
                     model:nn.Module|None=None, # a model to load into; None: built from the card

@@ -1,12 +1,13 @@
 """The docs site in a real browser: headless Chromium opens every page of the built `_docs/`.
 
 Chromium is driven over the DevTools protocol on a pipe (`--remote-debugging-pipe`): no chromedriver,
-no Selenium, no debugging port. The site is served over http on 127.0.0.1 (search fetches `search.json`,
+no Selenium, no debugging port. The site is served over http on 127.0.0.1 under settings.ini's `doc_baseurl`
+(`/prism/`, as GitHub Pages serves it; search fetches `search.json`,
 which `file://` pages may not). Install Debian's Chromium with `scripts/install_browser.sh`.
 Without Chromium the tests skip, saying so; with `CI` set they fail instead.
 Screenshots go to `$PRISM_SCREENSHOTS` if set (else a pytest tmp folder).
 """
-import base64, fcntl, functools, http.server, json, os, re, shutil, subprocess, sys, threading, time
+import base64, configparser, fcntl, functools, http.server, json, os, re, shutil, subprocess, sys, threading, time
 from pathlib import Path
 
 import pytest
@@ -202,12 +203,26 @@ def site(chromium_exe, request) -> Path:
 class _Quiet(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args): pass
 
+def doc_baseurl() -> str:
+    "settings.ini's `doc_baseurl` (`/prism`): the path GitHub Pages publishes the site under."
+    cfg = configparser.ConfigParser(delimiters=['='])
+    cfg.read(ROOT/'settings.ini', encoding='utf-8')
+    return '/' + cfg['DEFAULT'].get('doc_baseurl', '/').strip('/')
+
 @pytest.fixture(scope='module')
-def base_url(site) -> str:
-    "The site served over http on 127.0.0.1 on a free port, for this module's tests."
-    srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), functools.partial(_Quiet, directory=str(site)))
+def base_url(site, tmp_path_factory) -> str:
+    """The site served over http on 127.0.0.1 on a free port under `doc_baseurl` (`http://127.0.0.1:PORT/prism/`),
+    as GitHub Pages serves it: the server's root holds nothing but that folder (a link to `_docs/`), so a link,
+    image, stylesheet or search request that leaves the base path gets a 404."""
+    root = tmp_path_factory.mktemp('pages')
+    base = doc_baseurl().strip('/')
+    if base:
+        (root/base).parent.mkdir(parents=True, exist_ok=True)
+        (root/base).symlink_to(site.resolve(), target_is_directory=True)
+    else: root = site
+    srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), functools.partial(_Quiet, directory=str(root)))
     t = threading.Thread(target=srv.serve_forever, daemon=True); t.start()
-    yield f'http://127.0.0.1:{srv.server_address[1]}/'
+    yield f'http://127.0.0.1:{srv.server_address[1]}/' + (base + '/' if base else '')
     srv.shutdown(); srv.server_close()
 
 
@@ -290,6 +305,27 @@ def test_site_is_self_contained(base_url, tab):
         tab.js(PAGE_STATE)
         for url in tab.foreign_requests(): foreign.setdefault(url, []).append(page)
     assert not foreign, 'pages fetch from other hosts:\n' + '\n'.join(f'{u} (from {", ".join(p)})' for u, p in foreign.items())
+
+
+def test_site_works_under_its_base_path(base_url, tab):
+    """Served under `doc_baseurl`, as on GitHub Pages, every request a page makes to the site stays under that path
+    (relative links: nothing assumes the site is at the server's root), and the search index loads from there."""
+    assert base_url.rstrip('/').endswith(doc_baseurl().rstrip('/')), base_url
+    outside = {}
+    for page in PAGES:
+        tab.open(base_url + page)
+        tab.js(PAGE_STATE)
+        origin = tab.js('location.origin')
+        for m, p in tab._events():
+            url = p['request']['url'] if m == 'Network.requestWillBeSent' else ''
+            if url.startswith(origin) and not url.startswith(base_url): outside.setdefault(url, []).append(page)
+        links = tab.js("Array.from(document.querySelectorAll('a[href]')).map(a => a.href)")
+        for url in links:
+            if url.startswith(origin) and not url.startswith(base_url): outside.setdefault(url, []).append(page)
+    assert not outside, f'requests or links outside {base_url}:\n' + '\n'.join(f'{u} (from {", ".join(sorted(set(p)))})' for u, p in outside.items())
+    tab.open(base_url + 'index.html')
+    n = tab.js(f"fetch({json.dumps(base_url + 'search.json')}).then(r => r.ok ? r.json() : []).then(d => d.length)")
+    assert n and n > 10, f'search.json does not load under {base_url}'
 
 
 FRONT = """(() => {

@@ -100,3 +100,36 @@ def test_deployable_kinds():
     assert B.deployable("stgcn", None) and not B.deployable("stgcn", 8) and not B.deployable("lstm", 1)
     assert all(B.deployable(k, e) for k in ("stgcn_ft", "stgcn_ncm", "lstm_ft") for e in (0.5, 8, None))
     assert set(B.PUBLIC_BACKBONE) <= set(B.MODEL_KINDS)
+
+
+def _ft_data(tiny, monkeypatch, seed=3):
+    X, y, _, _ = tiny
+    Xp = np.random.default_rng(seed).normal(size=(20, 9, 16, 15)).astype(np.float32)
+    monkeypatch.setitem(B.DEFAULT_TRAIN, "stgcn_ft", {**B.DEFAULT_TRAIN["stgcn_ft"], "channels": (8, 16), "pretrain_epochs": 1,
+                                                       "epochs": 2, "epochs_dp": 2, "batch_size": 8, "batch_size_dp": 8})
+    monkeypatch.setitem(B.DEFAULT_TRAIN, "stgcn_ncm", {**B.DEFAULT_TRAIN["stgcn_ncm"], "channels": (8, 16)})
+    return {"train": (X, y), "test": (X, y), "classes": list("abcd"), "protocol": "synthetic test data", "layout": "prism15",
+            "spec": "pos+vel+bone", "frames": 16, "public": {"name": "pub", "data": (Xp, np.arange(20) % 5)},
+            "subjects": {"train": np.array([f"p{i % 6}" for i in range(len(y))]), "test": np.array([f"q{i % 6}" for i in range(len(y))])}}
+
+
+@pytest.mark.parametrize("kind", ["stgcn_ncm", "stgcn_ft"])
+def test_recorded_seed_does_not_replay_private_noise(tiny, monkeypatch, kind):
+    "The run file records seed 0; replaying with it reproduces only a reproducible run, never a private one (today's bug for class means)."
+    data = _ft_data(tiny, monkeypatch)
+    (a, ma), (b, mb) = [B.run_experiment(data, "utd", kind, 1.0, 0, return_model=True) for _ in range(2)]
+    assert a["seed"] == 0 and a["private"] and a["ledger"]["randomness"].startswith("secret")
+    assert not torch.equal(ma.head.weight, mb.head.weight)
+    (r1, m1), (r2, m2) = [B.run_experiment(data, "utd", kind, 1.0, 0, return_model=True, reproducible=True) for _ in range(2)]
+    assert torch.equal(m1.head.weight, m2.head.weight)                  # the attack succeeds against a seeded run ...
+    assert not r1["private"] and "NOT PRIVATE" in r1["ledger"]["randomness"]   # ... which therefore says it is not private
+
+
+@pytest.mark.parametrize("kind", ["stgcn_ncm", "stgcn_ft"])
+def test_person_unit_recipes(tiny, monkeypatch, kind):
+    data = _ft_data(tiny, monkeypatch)
+    out = B.run_experiment(data, "utd", kind, 4.0, 0, unit="person")
+    led = out["ledger"]
+    assert led["unit"] == "person" and led["num_samples"] == 6 and led["epsilon_prv"] <= 4 + 1e-6 and out["privacy_unit"] == "person"
+    clip = B.run_experiment(data, "utd", kind, 4.0, 0)["ledger"]
+    assert clip["unit"] == "clip" and clip["person_level"]["k"] == 4     # 24 clips of 6 people: group privacy of 4 clips
