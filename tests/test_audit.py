@@ -243,10 +243,12 @@ def test_ncm_audit_catches_planted_bugs_and_passes_the_release():
     with pytest.raises(ValueError, match="control must be"): audit_private_ncm(F, y, k, 1.0, control="typo")
 
 
-def test_dpsgd_head_audit_catches_quarter_noise():
+def test_dpsgd_head_audit_catches_planted_bugs_and_passes_the_release():
     torch.set_num_threads(1)
     F, y, _ = _synthetic_features(430, 32, 27)
     honest = audit_private_head(F, y, 27, 1.0, canaries=800)
     assert honest["verdict"] == "consistent" and honest["ceiling"] > 1 and honest["steps"] == 45
     quarter = audit_private_head(F, y, 27, 1.0, control="quarter noise", canaries=800)
     assert quarter["verdict"] == "VIOLATION", quarter["detail"]
+    replay = audit_private_head(F, y, 27, 1.0, control="replayable seed", canaries=800)   # noise regenerated from the seed
+    assert replay["verdict"] == "VIOLATION" and replay["eps_lb"] == pytest.approx(replay["ceiling"]) and "NOT PRIVATE" in replay["randomness"]
