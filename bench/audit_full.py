@@ -30,12 +30,12 @@ def mechanisms(a, command:str) -> int:
     X, _ = public_backbone_features(train, seed=a.seed)          # standardised with the public backbone's statistics
     y = np.array([r.label for r in train]); K = int(y.max()) + 1
     res = mechanism_audit(X, y, K, epsilons=[e for e in parse_eps(a.epsilons) if e is not None], controls_at=parse_eps(a.controls_at),
-                          releases=a.releases, canaries=a.canaries,
+                          releases=a.releases, canaries=a.canaries, runs=a.runs,
                           releases_at={float(k): int(v) for k, v in (kv.split(":") for kv in a.releases_at.split(",") if kv)})
     t = res["table"]; out = Path(a.out)
     summary = {**stamp(command), "dataset": "utd_mhad cross-subject training split (the private data of the deployed heads)",
                "clips": int(len(y)), "classes": K, "feature_dim": int(X.shape[1]), "backbone": "ST-GCN pretrained on MSR Action3D (public), seed %d" % a.seed,
-               "settings": {"releases": a.releases, "releases_at": a.releases_at, "canaries": a.canaries, "delta": 1e-5, "alpha": 0.05},
+               "settings": {"runs": a.runs, "releases": a.releases, "releases_at": a.releases_at, "canaries": a.canaries, "delta": 1e-5, "alpha": 0.05},
                "seconds": round(time.perf_counter() - t0, 1),
                "reading": ("verdict: VIOLATION = empirical lower bound > claimed epsilon; uninformative = ceiling <= claimed epsilon "
                            "(the check could not fail); consistent otherwise. Planted bugs (control != 'none') must be VIOLATION."),
@@ -66,6 +66,7 @@ def main(argv=None):
     p.add_argument("--controls-at", default="1", help="mechanism audit: claimed epsilons of the planted-bug controls")
     p.add_argument("--releases", type=int, default=300, help="mechanism audit: class-means releases per audit (trials = releases x classes)")
     p.add_argument("--releases-at", default="8:1700", help="mechanism audit: EPS:RELEASES for honest class-means audits that need more trials")
+    p.add_argument("--runs", type=int, default=4, help="mechanism audit: DP-SGD runs per audit, canaries pooled")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1, help="torch threads")
     a = p.parse_args(argv)

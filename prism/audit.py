@@ -880,6 +880,7 @@ def mechanism_audit(features:np.ndarray, # (N, F) public-backbone features of th
                     releases:int=40, # class-means releases per audit (trials = releases * K)
                     releases_at:dict|None=None, # claimed epsilon -> releases of its honest class-means audit (a larger epsilon needs more trials)
                     canaries:int=1728, # Dirac canaries per DP-SGD run
+                    runs:int=1, # DP-SGD runs per audit, their canaries pooled (more canaries, a stronger one-run bound)
                     delta:float=1e-5, # delta of every guarantee
                     alpha:float=0.05, # confidence of every bound
                     public_stats:tuple|None=None, # (mean, std) of the public features
@@ -887,10 +888,10 @@ def mechanism_audit(features:np.ndarray, # (N, F) public-backbone features of th
                    ) -> dict:
     "Audit both deployed private heads at every claimed epsilon, plus the planted-bug controls: one table row per (recipe, epsilon, control, attack)."
     kw = dict(delta=delta, alpha=alpha, public_stats=public_stats)
-    jobs = [(audit_private_head, e, dict(control="none", canaries=canaries)) for e in epsilons]
+    jobs = [(audit_private_head, e, dict(control="none", canaries=canaries, runs=runs)) for e in epsilons]
     jobs += [(audit_private_ncm, e, dict(control="none", releases=(releases_at or {}).get(e, releases))) for e in epsilons]
     for e in controls_at:
-        jobs += [(audit_private_head, e, dict(control="quarter noise", canaries=canaries)),
+        jobs += [(audit_private_head, e, dict(control="quarter noise", canaries=canaries, runs=runs)),
                  (audit_private_head, e, dict(control="replayable seed", canaries=canaries)),
                  (audit_private_head, e, dict(control="none", attack="replay", canaries=canaries)),   # the same attack on secret noise
                  (audit_private_ncm, e, dict(control="quarter noise", releases=releases)),

@@ -245,10 +245,10 @@ def test_ncm_audit_catches_planted_bugs_and_passes_the_release():
 
 def test_dpsgd_head_audit_catches_planted_bugs_and_passes_the_release():
     torch.set_num_threads(1)
-    F, y, _ = _synthetic_features(430, 32, 27)
-    honest = audit_private_head(F, y, 27, 1.0, canaries=800)
+    F, y, _ = _synthetic_features(430, 64, 27)
+    honest = audit_private_head(F, y, 27, 1.0, canaries=1728)
     assert honest["verdict"] == "consistent" and honest["ceiling"] > 1 and honest["steps"] == 45
-    quarter = audit_private_head(F, y, 27, 1.0, control="quarter noise", canaries=800)
+    quarter = audit_private_head(F, y, 27, 1.0, control="quarter noise", canaries=1728, runs=2)   # 3456 canaries
     assert quarter["verdict"] == "VIOLATION", quarter["detail"]
-    replay = audit_private_head(F, y, 27, 1.0, control="replayable seed", canaries=800)   # noise regenerated from the seed
+    replay = audit_private_head(F, y, 27, 1.0, control="replayable seed", canaries=1728)   # noise regenerated from the seed
     assert replay["verdict"] == "VIOLATION" and replay["eps_lb"] == pytest.approx(replay["ceiling"]) and "NOT PRIVATE" in replay["randomness"]
