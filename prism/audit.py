@@ -4,10 +4,12 @@
 
 # %% ../nbs/08_audit.ipynb #f16d1b0a
 from __future__ import annotations
-import json, math, warnings
+import json, math, secrets, time, warnings
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Callable, Sequence
 import numpy as np
+import pandas as pd
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
@@ -18,15 +20,18 @@ from .pose import normalize_pose, atomic_write
 from .benchmarks import stamp, clip_tensor, make_loader
 from .data import load_utd_mhad, load_msr_action3d, utd_cross_subject
 from .models import STGCN_PRISM, InputNorm
-from .privacy import create_privacy_config, PrivacyPreservingTrainer, extract_features
+from .privacy import create_privacy_config, PrivacyPreservingTrainer, extract_features, noise_multiplier_for
 
 # %% auto #0
-__all__ = ['DEFAULT_FRACTIONS', 'ATTACKS', 'roc_points', 'auc_score', 'tpr_at_fpr', 'mia_metrics', 'clopper_pearson',
-           'eps_lower_bound', 'max_eps_lower_bound', 'one_run_eps_lower_bound', 'logit_confidence', 'loss_scores',
-           'lira_scores', 'inclusion_matrix', 'bone_lengths', 'canonical_bone_lengths', 'normalize_bone_lengths',
-           'clip_features', 'AuditMLP', 'noise_for_epsilon', 'train_model', 'accountant_epsilon', 'predict_logits',
-           'membership_inference', 'plot_roc', 'LinearProbe', 'public_backbone_features', 'run_audit', 'plot_mia_rocs',
-           'canary_audit', 'reid_probe', 'embed', 'clip_tensors']
+__all__ = ['DEFAULT_FRACTIONS', 'ATTACKS', 'NCM_CONTROLS', 'AUDIT_COLUMNS', 'roc_points', 'auc_score', 'tpr_at_fpr',
+           'mia_metrics', 'clopper_pearson', 'eps_lower_bound', 'max_eps_lower_bound', 'one_run_p_value',
+           'one_run_eps_lower_bound', 'secret_rng', 'one_run_audit', 'split_eps_lower_bound', 'audit_verdict',
+           'logit_confidence', 'loss_scores', 'lira_scores', 'inclusion_matrix', 'bone_lengths',
+           'canonical_bone_lengths', 'normalize_bone_lengths', 'clip_features', 'AuditMLP', 'noise_for_epsilon',
+           'train_model', 'accountant_epsilon', 'predict_logits', 'membership_inference', 'plot_roc', 'LinearProbe',
+           'public_backbone_features', 'run_audit', 'plot_mia_rocs', 'canary_audit', 'reid_probe', 'embed',
+           'clip_tensors', 'audit_private_ncm', 'dirac_gradient_canaries', 'audit_private_head', 'mechanism_audit',
+           'plot_audit_scores']
 
 # %% ../nbs/08_audit.ipynb #c7f830ed
 def _as_scores(x, name:str) -> np.ndarray:
@@ -99,12 +104,15 @@ def eps_lower_bound(scores_in:np.ndarray, # attack scores of canaries that were 
                     delta:float=0.0, # the delta of the (epsilon, delta) guarantee being audited
                     alpha:float=0.05, # the bound holds with probability >= 1 - alpha (Bonferroni over all tests)
                     fractions:Sequence[float]=DEFAULT_FRACTIONS, # thresholds tried: flag the top `f` of all canaries as members
+                    thresholds:Sequence[float]|None=None, # thresholds fixed before seeing these scores (strict); None: from `fractions` of these scores
                    ) -> dict:
     "Empirical epsilon lower bound from a membership test on canaries: max over thresholds of Clopper-Pearson-bounded likelihood ratios."
     si, so = _as_scores(scores_in, "scores_in"), _as_scores(scores_out, "scores_out")
     if not 0 <= delta < 1: raise ValueError(f"delta must be in [0, 1), got {delta}")
     allv = np.sort(np.concatenate([si, so]))[::-1]
-    ths = sorted({allv[max(0, min(len(allv) - 1, int(round(f * len(allv))) - 1))] for f in fractions})
+    ths = (sorted({float(t) for t in thresholds}) if thresholds is not None else
+           sorted({allv[max(0, min(len(allv) - 1, int(round(f * len(allv))) - 1))] for f in fractions}))
+    if not ths: raise ValueError("thresholds is empty")
     a = alpha / (2 * len(ths))   # two ratios per threshold, Bonferroni
     best = {"eps_lb": 0.0, "threshold": None, "tpr": None, "fpr": None, "direction": None}
     for th in ths:
@@ -121,23 +129,104 @@ def eps_lower_bound(scores_in:np.ndarray, # attack scores of canaries that were 
 def max_eps_lower_bound(n_in:int, n_out:int, delta:float=0.0, alpha:float=0.05, n_thresholds:int=len(DEFAULT_FRACTIONS)) -> float:
     "The largest bound `eps_lower_bound` can give with this many canaries (a perfect attack): the audit's ceiling."
     a = alpha / (2 * n_thresholds)
-    return float(math.log(max(clopper_pearson(n_in, n_in, a)[0] - delta, 1e-300) / clopper_pearson(0, n_out, a)[1]))
+    ratio = lambda n_hit, n_miss: max(clopper_pearson(n_hit, n_hit, a)[0] - delta, 1e-300) / clopper_pearson(0, n_miss, a)[1]
+    return float(math.log(max(ratio(n_in, n_out), ratio(n_out, n_in))))   # TPR/FPR or TNR/FNR, whichever side has more trials
 
-# %% ../nbs/08_audit.ipynb #1655bda0
+# %% ../nbs/08_audit.ipynb #1a905404
+def one_run_p_value(m:int, # canaries, each included by an independent fair coin
+                    r:int, # guesses made (the rest abstained)
+                    v:int, # correct guesses
+                    eps:float, # epsilon of the null hypothesis
+                    delta:float=0.0, # delta of the null hypothesis
+                   ) -> float:
+    "Steinke, Nasr & Jagielski (2023, Thm 3.2 / App. D): P[>= v of r guesses right] if the mechanism is (eps, delta)-DP per canary."
+    if not 0 <= v <= r <= m: raise ValueError(f"need 0 <= correct <= guesses <= canaries, got {v}, {r}, {m}")
+    if eps < 0 or not 0 <= delta <= 1: raise ValueError(f"need eps >= 0 and 0 <= delta <= 1, got {eps}, {delta}")
+    p = 1 / (1 + math.exp(-eps))                         # accuracy of eps-DP randomised response
+    tail = float(stats.binom.sf(v - 1, r, p))            # P[Bin(r, p) >= v]
+    if delta == 0 or v == 0: return min(tail, 1.0)
+    pm = stats.binom.pmf(np.arange(v - 1, -1, -1), r, p)   # P[Bin = v-1], P[Bin = v-2], ..., P[Bin = 0]
+    worst = float((np.cumsum(pm) / np.arange(1, v + 1)).max())   # max_i P[v-i <= Bin < v] / i
+    return min(tail + 2 * m * delta * worst, 1.0)
+
+# %% ../nbs/08_audit.ipynb #84a847a5
 def one_run_eps_lower_bound(correct:int, # correct guesses among ...
                             guesses:int, # ... the canaries the auditor guessed on (the rest abstained)
                             beta:float=0.05, # the bound holds with probability >= 1 - beta
+                            delta:float=0.0, # delta of the audited (epsilon, delta) guarantee
+                            m:int|None=None, # canaries in the run (each in by an independent coin); default `guesses`
                            ) -> float:
-    "Steinke et al. (2023) one-run bound for pure epsilon-DP: the largest epsilon under which `correct` of `guesses` is still a 1-beta surprise."
+    "Largest epsilon under which `correct` of `guesses` is still a 1-beta surprise for an (epsilon, delta)-DP mechanism (one-run theorem)."
+    m = guesses if m is None else m
     if not 0 <= correct <= guesses: raise ValueError(f"need 0 <= correct <= guesses, got {correct} of {guesses}")
-    if guesses == 0: return 0.0
-    tail = lambda eps: stats.binom.sf(correct - 1, guesses, 1 / (1 + math.exp(-eps)))  # P[Bin(r, p_eps) >= v]
-    if tail(0.0) > beta: return 0.0
+    if guesses > m: raise ValueError(f"guesses ({guesses}) cannot exceed canaries m ({m})")
+    if guesses == 0 or one_run_p_value(m, guesses, correct, 0.0, delta) > beta: return 0.0
     lo, hi = 0.0, 50.0
-    for _ in range(80):
+    for _ in range(40):                                  # 50 / 2^40: far below any meaningful digit
         mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if tail(mid) <= beta else (lo, mid)
+        lo, hi = (mid, hi) if one_run_p_value(m, guesses, correct, mid, delta) <= beta else (lo, mid)
     return lo
+
+# %% ../nbs/08_audit.ipynb #b6131fac
+def secret_rng() -> np.random.Generator:
+    "A numpy Generator seeded from OS entropy (`secrets`), the seed never stored: audit coins nobody can replay."
+    return np.random.default_rng(secrets.randbits(128))
+
+# %% ../nbs/08_audit.ipynb #dedfc4dd
+def one_run_audit(scores:np.ndarray, # (m,) attack scores of all canaries of the run(s), higher = "in"
+                  included:np.ndarray, # (m,) bool: the canary's coin
+                  delta:float=0.0, # delta of the audited guarantee
+                  beta:float=0.05, # confidence: the bound holds with probability >= 1 - beta (Bonferroni over `ks`)
+                  ks:Sequence[float]=(0.01, 0.03, 0.1, 0.3), # guess "in" for the top and "out" for the bottom k * m scores
+                 ) -> dict:
+    "Steinke et al. one-run (eps, delta) lower bound from canary scores, with the ceiling (every guess right) beside it."
+    s = _as_scores(scores, "scores"); inc = np.asarray(included, bool)
+    if inc.shape != s.shape: raise ValueError(f"included must match scores, got {inc.shape} and {s.shape}")
+    m, order = len(s), np.argsort(-s, kind="stable")
+    kk = sorted({max(1, min(m // 2, int(round(k * m)))) for k in ks})
+    b = beta / len(kk)
+    best = {"eps_lb": 0.0, "k": None, "correct": None, "guesses": None}
+    for k in kk:
+        v = int(inc[order[:k]].sum() + (~inc[order[-k:]]).sum())
+        e = one_run_eps_lower_bound(v, 2 * k, b, delta, m)
+        if e > best["eps_lb"]: best = {"eps_lb": e, "k": k, "correct": v, "guesses": 2 * k}
+    ceiling = max(one_run_eps_lower_bound(2 * k, 2 * k, b, delta, m) for k in kk)
+    return {**best, "ceiling": ceiling, "m": m, "beta": beta, "delta": delta, "ks": kk,
+            "assumes": "each canary in by its own fair coin; no independence between scores needed"}
+
+# %% ../nbs/08_audit.ipynb #a94f6659
+def split_eps_lower_bound(scores_in:np.ndarray, # attack scores of independent trials with the target included
+                          scores_out:np.ndarray, # attack scores of independent trials without it
+                          delta:float=0.0, # delta of the audited guarantee
+                          alpha:float=0.05, # the bound holds with probability >= 1 - alpha
+                          select_frac:float=0.5, # share of the trials (each side) used only to choose the threshold
+                          fractions:Sequence[float]=DEFAULT_FRACTIONS + (0.7, 0.9), # candidate thresholds: top `f` of the selection scores
+                          rng:np.random.Generator|None=None, # splits the trials (default: secret randomness)
+                         ) -> dict:
+    "Epsilon lower bound from independent trials: threshold chosen on one part, Clopper-Pearson bound on the other; with its ceiling."
+    si, so = _as_scores(scores_in, "scores_in"), _as_scores(scores_out, "scores_out")
+    if not 0 < select_frac < 1: raise ValueError(f"select_frac must be in (0, 1), got {select_frac}")
+    if min(len(si), len(so)) < 4: raise ValueError(f"need >= 4 trials on each side, got {len(si)} in and {len(so)} out")
+    rng = rng if rng is not None else secret_rng()
+    pi, po = rng.permutation(len(si)), rng.permutation(len(so))
+    ki, ko = max(1, int(len(si) * select_frac)), max(1, int(len(so) * select_frac))
+    s_in, s_out = si[pi[:ki]], so[po[:ko]]
+    allv = np.sort(np.concatenate([s_in, s_out]))[::-1]
+    cands = [np.nextafter(s_out.max(), np.inf)] + [allv[max(0, min(len(allv) - 1, int(round(f * len(allv))) - 1))] for f in fractions]
+    sel = eps_lower_bound(s_in, s_out, delta=delta, alpha=alpha, thresholds=cands)   # just above every "out" score, or a top fraction
+    th = sel["threshold"] if sel["threshold"] is not None else float(np.quantile(allv, 0.9))
+    ev = eps_lower_bound(si[pi[ki:]], so[po[ko:]], delta=delta, alpha=alpha, thresholds=[th])
+    return {**ev, "ceiling": ev["max_possible"], "n_select": (ki, ko), "trials": len(si) + len(so),
+            "assumes": "independent trials (one Bernoulli in/out per trial); threshold chosen on held-out trials"}
+
+# %% ../nbs/08_audit.ipynb #41f3eeaf
+def audit_verdict(eps_lb:float, # empirical lower bound
+                  ceiling:float, # the largest bound the same trials could ever give
+                  claimed:float, # the epsilon the mechanism claims
+                 ) -> str:
+    "'VIOLATION' (bound > claim), 'uninformative' (the audit could never exceed the claim) or 'consistent'."
+    if eps_lb > claimed: return "VIOLATION"
+    return "uninformative" if ceiling <= claimed else "consistent"
 
 # %% ../nbs/08_audit.ipynb #71dd5ba0
 def logit_confidence(logits:np.ndarray|torch.Tensor, # (N, classes) model outputs
@@ -286,23 +375,9 @@ def noise_for_epsilon(epsilon:float, # target epsilon of the whole run
                       sample_rate:float, # Poisson sampling rate q = batch size / N
                       epochs:int, # epochs
                      ) -> float:
-    "Smallest noise multiplier (to 0.5%) whose RDP epsilon over integer orders is <= `epsilon`; cached, so shadow models share one calibration."
-    from opacus.accountants.analysis.rdp import compute_rdp, get_privacy_spent
+    "`prism.privacy.noise_multiplier_for` (PRV) for `epochs` epochs at rate q, cached so that shadow models share one calibration."
     key = (float(epsilon), float(delta), round(float(sample_rate), 12), int(epochs))
-    if key not in _SIGMA_CACHE:
-        orders, steps = list(range(2, 257)), int(epochs / sample_rate)   # integer orders: closed form, fast, a valid bound
-        def eps_of(s):
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message="Optimal order")
-                return get_privacy_spent(orders=orders, rdp=compute_rdp(q=sample_rate, noise_multiplier=s, steps=steps, orders=orders), delta=delta)[0]
-        lo, hi = 0.1, 1.0
-        while eps_of(hi) > epsilon:
-            lo, hi = hi, hi * 2
-            if hi > 1e4: raise ValueError(f"cannot reach epsilon={epsilon} at delta={delta} with q={sample_rate:.3g}, {epochs} epochs")
-        while hi / lo > 1.005:
-            mid = (lo * hi) ** 0.5
-            lo, hi = (lo, mid) if eps_of(mid) <= epsilon else (mid, hi)
-        _SIGMA_CACHE[key] = hi
+    if key not in _SIGMA_CACHE: _SIGMA_CACHE[key] = noise_multiplier_for(epsilon, delta, sample_rate, int(epochs / sample_rate), accountant="prv")
     return _SIGMA_CACHE[key]
 
 def train_model(X:np.ndarray, # (N, ...) inputs (pooled features for `AuditMLP`, (N, C, T, V) clips for ST-GCN)
@@ -329,7 +404,7 @@ def train_model(X:np.ndarray, # (N, ...) inputs (pooled features for `AuditMLP`,
     cfg = None
     if epsilon is not None:
         sigma = noise_for_epsilon(epsilon, delta, 1 / len(loader), epochs)
-        cfg = create_privacy_config(None, delta=delta, max_grad_norm=max_grad_norm, accountant="rdp", noise_multiplier=sigma)
+        cfg = create_privacy_config(None, delta=delta, max_grad_norm=max_grad_norm, accountant="prv", noise_multiplier=sigma)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*(Secure RNG|Optimal order|Full backward hook|delta=).*")
         warnings.filterwarnings("ignore", category=RuntimeWarning, module="opacus")  # log(0) inside the PRV accountant
@@ -506,9 +581,12 @@ def run_audit(root:str|Path|None=None, # data root (holds utd_mhad/); None reads
                     "shadow_acc_nonmembers": float(np.mean([i["acc_nonmembers"] for i in mia["models"]])),
                     "canary_epochs": can["model"]["epochs"], "canary_auc": can["auc"],
                     "eps_lb_clopper_pearson": can["clopper_pearson"]["eps_lb"], "eps_lb_one_run": can["one_run"]["eps_lb"],
-                    "eps_lb_ceiling": can["clopper_pearson"]["max_possible"], "canary_accountant_epsilon": can["accountant_epsilon"]})
-        row["bound_within_accountant"] = bool(max(row["eps_lb_clopper_pearson"], row["eps_lb_one_run"]) <= can["accountant_epsilon"])
-        if not row["bound_within_accountant"]:
+                    "eps_lb_ceiling": can["clopper_pearson"]["max_possible"], "eps_lb_one_run_ceiling": can["one_run"]["ceiling"],
+                    "canary_accountant_epsilon": can["accountant_epsilon"]})
+        # "bound <= accountant epsilon" is a test only where the audit could have exceeded it (the one-run bound is the valid one)
+        row["audit_informative"] = bool(row["eps_lb_one_run_ceiling"] > can["accountant_epsilon"])
+        row["bound_within_accountant"] = bool(row["eps_lb_one_run"] <= can["accountant_epsilon"]) if row["audit_informative"] else None
+        if row["bound_within_accountant"] is False:
             warnings.warn(f"{lab}: empirical epsilon lower bound exceeds the accountant's epsilon {can['accountant_epsilon']:.3f}: "
                           "the DP implementation or its accounting is wrong (or a 1-in-20 statistical fluke at alpha=0.05)")
         for variant, Z in (("as is", X), ("bone-normalised", Xb)):
@@ -561,7 +639,7 @@ def canary_audit(X:np.ndarray, # (N, ...) examples
                  seed:int=0, # seed of the relabelling, the coin flips and training
                  **train_kw, # passed to `train_model`
                 ) -> dict:
-    "Insert a random half of m mislabelled canaries, train once, score all m and turn the guesses into epsilon lower bounds."
+    "Insert each of m mislabelled canaries by its own coin, train once, score all m: one-run (eps, delta) bound (valid) and Clopper-Pearson (assumes independence)."
     train_idx, canary_idx, y = np.asarray(train_idx), np.asarray(canary_idx), np.asarray(y)
     if len(canary_idx) < 4: raise ValueError(f"need at least 4 canaries, got {len(canary_idx)}")
     both = np.intersect1d(train_idx, canary_idx)
@@ -569,20 +647,16 @@ def canary_audit(X:np.ndarray, # (N, ...) examples
     rng = np.random.default_rng(seed)
     m = len(canary_idx)
     wrong = (y[canary_idx] + rng.integers(1, num_classes, m)) % num_classes
-    inc = np.zeros(m, bool); inc[rng.permutation(m)[:m // 2]] = True
+    inc = rng.random(m) < 0.5                      # an independent fair coin per canary (the one-run theorem needs it)
+    if inc.all() or not inc.any(): raise RuntimeError("every canary landed on the same side; rerun with another seed")
     Xtr = np.concatenate([np.asarray(X[train_idx]), np.asarray(X[canary_idx[inc]])])
     ytr = np.concatenate([y[train_idx], wrong[inc]])
     model, info = train_model(Xtr, ytr, num_classes, epsilon=epsilon, delta=delta, seed=seed, **train_kw)
     s = loss_scores(predict_logits(model, X[canary_idx]), wrong)
-    cp = eps_lower_bound(s[inc], s[~inc], delta=0.0 if epsilon is None else delta, alpha=alpha)
-    order = np.argsort(-s, kind="stable")
-    ks = sorted({max(1, int(round(f * m))) for f in (0.05, 0.1, 0.2, 0.3, 0.5)} - {0})
-    one = {"eps_lb": 0.0, "k": None, "correct": None, "guesses": None}
-    for k in ks:  # guess "in" for the k highest scores and "out" for the k lowest
-        k = min(k, m // 2)
-        correct = int(inc[order[:k]].sum() + (~inc[order[-k:]]).sum())
-        e = one_run_eps_lower_bound(correct, 2 * k, beta=alpha / len(ks))
-        if e > one["eps_lb"]: one = {"eps_lb": e, "k": k, "correct": correct, "guesses": 2 * k}
+    d = 0.0 if epsilon is None else delta
+    cp = {**eps_lower_bound(s[inc], s[~inc], delta=d, alpha=alpha),
+          "assumes": "canaries of one run as independent trials: an approximation, not a guarantee"}
+    one = one_run_audit(s, inc, delta=d, beta=alpha, ks=(0.05, 0.1, 0.2, 0.3, 0.5))
     return {"epsilon": epsilon, "accountant_epsilon": accountant_epsilon(info), "m": m, "scores": s, "included": inc,
             "clopper_pearson": cp, "one_run": one, "model": info,
             "auc": auc_score(s[inc], s[~inc])}
@@ -633,3 +707,219 @@ def clip_tensors(records:Sequence, # `SkeletonRecord`s of one layout
     "(N, C, T, V) float32 ST-GCN inputs: `prism.benchmarks.clip_tensor` of every record, with the optional bone normalisation in between."
     f = None if bone_lengths is None else (lambda x, lay: normalize_bone_lengths(x, lay, bone_lengths))
     return np.stack([clip_tensor(r, layout, spec, frames, transform=f) for r in records]).astype(np.float32)
+
+# %% ../nbs/08_audit.ipynb #3babb1fe
+NCM_CONTROLS = ("none", "quarter noise", "replayable seed")
+
+@contextmanager
+def _scaled_library_noise(scale:float):
+    "Inside the block the library's Gaussian noise has `scale` times its std while every ledger still claims the full std (a planted bug)."
+    import prism.experiments as ex
+    orig = ex.gaussian_noise
+    ex.gaussian_noise = lambda shape, std, *a, **k: orig(shape, std * scale, *a, **k)
+    try: yield
+    finally: ex.gaussian_noise = orig
+
+def audit_private_ncm(features:np.ndarray, # (N, F) public-backbone features of the private training clips (the data set D)
+                      labels:np.ndarray, # (N,) their classes
+                      num_classes:int, # classes K (one canary per class per release)
+                      epsilon:float, # the epsilon the release claims
+                      delta:float=1e-5, # its delta
+                      control:str="none", # "none" (as released), "quarter noise" or "replayable seed" (planted bugs)
+                      attack:str|None=None, # "projection" or "replay" (default: replay for the seed control, else projection)
+                      releases:int=40, # calls of the mechanism; trials = releases * num_classes
+                      public_stats:tuple|None=None, # (mean, std) of the public features (default: 0, 1)
+                      alpha:float=0.05, # confidence of the bound
+                      seed:int=0, # the run's published seed (what the replay attacker knows)
+                     ) -> dict:
+    "Audit `prism.experiments.fit_private_ncm` itself: canary unit vectors added to class sums by secret coins, many releases, a bound with its ceiling."
+    from prism.experiments import fit_private_ncm
+    if control not in NCM_CONTROLS: raise ValueError(f"control must be one of {NCM_CONTROLS}, got {control!r}")
+    attack = attack or ("replay" if control == "replayable seed" else "projection")
+    if attack not in ("projection", "replay"): raise ValueError(f"attack must be 'projection' or 'replay', got {attack!r}")
+    F = torch.as_tensor(np.asarray(features, np.float32)); y = np.asarray(labels, np.int64); K, D = num_classes, F.shape[1]
+    mu, sd = (torch.zeros(D), torch.ones(D)) if public_stats is None else tuple(torch.as_tensor(s, dtype=torch.float32) for s in public_stats)
+    Z = (F - mu) / sd
+    S = torch.zeros(K, D).index_add_(0, torch.as_tensor(y), Z / Z.norm(dim=1, keepdim=True).clamp_min(1e-12))   # the adversary knows D
+    rng = secret_rng()
+    u = torch.as_tensor(rng.normal(size=(K, D)), dtype=torch.float32)
+    Sh = S / S.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    u = u - (u * Sh).sum(1, keepdim=True) * Sh; u = u / u.norm(dim=1, keepdim=True)   # canary c: unit vector orthogonal to class c's sum
+    Xc = (mu + sd * u).numpy()                         # an input the mechanism maps back to u (its feature norm is 1)
+    cfg = create_privacy_config(epsilon, delta, reproducible=control == "replayable seed")
+    model, twin = LinearProbe(D, K), LinearProbe(D, K)
+    s_in, s_out, ledger = [], [], None
+    with warnings.catch_warnings(), (_scaled_library_noise(0.25) if control == "quarter noise" else nullcontext()):
+        warnings.simplefilter("ignore")
+        for t in range(releases):
+            if t == 1:   # later releases reuse the first one's sigma (the same calibration, without its 0.3 s per call)
+                sigma = ledger["noise_multiplier"]
+                if abs(sigma - noise_multiplier_for(epsilon, delta, 1.0, 1)) > 1e-9: raise RuntimeError("the release's sigma is not the library's")
+                cfg = create_privacy_config(None, delta, noise_multiplier=sigma, reproducible=cfg.reproducible)
+            b = rng.random(K) < 0.5                     # an independent fair coin per canary
+            X = np.concatenate([F.numpy(), Xc[b]]); Y = np.concatenate([y, np.flatnonzero(b)])
+            ledger = fit_private_ncm(model, {"train": (X, Y)}, cfg, seed=seed, public_stats=(mu, sd))["ledger"]
+            C = model.head.weight.detach() * sd          # the released head: unit class means / sd
+            if attack == "replay":                       # regenerate the release without any canary from the published seed
+                fit_private_ncm(twin, {"train": (F.numpy(), y)}, cfg, seed=seed, public_stats=(mu, sd))
+                s = (C - twin.head.weight.detach() * sd).norm(dim=1)
+            else: s = (C * u).sum(1)
+            s_in.append(s[torch.as_tensor(b)].numpy()); s_out.append(s[torch.as_tensor(~b)].numpy())
+    si, so = np.concatenate(s_in).astype(np.float64), np.concatenate(s_out).astype(np.float64)
+    bound = split_eps_lower_bound(si, so, delta=delta, alpha=alpha, rng=rng)
+    return {"recipe": "stgcn_ncm", "claimed_epsilon": float(epsilon), "control": control, "attack": attack,
+            "accountant_epsilon": float(ledger["epsilon_prv"]), "noise_multiplier": float(ledger["noise_multiplier"]),
+            "randomness": ledger.get("randomness"), "eps_lb": bound["eps_lb"], "ceiling": bound["ceiling"],
+            "trials": bound["trials"], "bound": "Clopper-Pearson over independent trials, held-out threshold",
+            "verdict": audit_verdict(bound["eps_lb"], bound["ceiling"], epsilon), "detail": bound,
+            "scores_in": si, "scores_out": so}
+
+# %% ../nbs/08_audit.ipynb #c78c1b56
+@contextmanager
+def dirac_gradient_canaries(coords:np.ndarray, # (m,) flat coordinates of the first trained parameter, one per canary
+                            included:np.ndarray, # (m,) bool: canary i is in the data set (its own coin)
+                            sample_rate:float, # Poisson rate q of the run: an included canary joins each step with probability q
+                            rng:np.random.Generator, # secret source of the canaries' sampling
+                            expected:Callable|None=None, # params -> (m,) the adversary's prediction of the other clips' summed gradient there
+                            noise_scale:float=1.0, # planted bug: scale the noise actually added (the accountant still sees the claimed sigma)
+                            noise_log:list|None=None, # append each step's noise at the coordinates here (the attacker's own replay run)
+                            replayed:list|None=None, # per-step noise regenerated by a replay attacker, subtracted from what is seen
+                           ):
+    "White-box gradient canaries in Opacus DP-SGD (Nasr et al. 2023): each step, add C at a canary's coordinate when it is sampled and record the noisy sum there."
+    from opacus.optimizers.optimizer import DPOptimizer
+    coords, included = np.asarray(coords), np.asarray(included, bool)
+    if coords.shape != included.shape or len(np.unique(coords)) != len(coords): raise ValueError("coords must be distinct and match `included`")
+    orig, record = DPOptimizer.add_noise, []
+    idx = torch.as_tensor(coords)
+    def add_noise(self):
+        p, C, sigma = self.params[0], self.max_grad_norm, self.noise_multiplier
+        hit = torch.as_tensor(included & (rng.random(len(coords)) < sample_rate))
+        p.summed_grad.view(-1)[idx[hit]] += C            # the canaries' clipped gradients: norm C, one coordinate each
+        self.noise_multiplier = sigma * noise_scale
+        try: orig(self)
+        finally: self.noise_multiplier = sigma            # the accountant's step hook reads the claimed sigma
+        obs = p.grad.detach().reshape(-1)[idx].double()   # what a white-box adversary sees: the noisy sum at each coordinate
+        if noise_log is not None: noise_log.append(obs - p.summed_grad.detach().reshape(-1)[idx].double())
+        if replayed is not None: obs = obs - replayed[len(record)]
+        if expected is not None: obs = obs - expected(self.params).double()
+        record.append((obs / (sigma * C)).numpy())        # standardised by the claimed noise
+    DPOptimizer.add_noise = add_noise
+    try: yield record
+    finally: DPOptimizer.add_noise = orig
+
+# %% ../nbs/08_audit.ipynb #33397f8a
+def audit_private_head(features:np.ndarray, # (N, F) public-backbone features of the private training clips
+                       labels:np.ndarray, # (N,) classes
+                       num_classes:int, # classes K
+                       epsilon:float, # the epsilon the run claims
+                       delta:float=1e-5, # its delta
+                       control:str="none", # "none" (as released), "quarter noise" or "replayable seed" (planted bugs)
+                       attack:str|None=None, # "white-box" or "replay" (default: replay for the seed control)
+                       canaries:int=1000, # Dirac canaries per run (distinct weight coordinates, <= K * F)
+                       runs:int=1, # independent training runs, their canaries pooled
+                       public_stats:tuple|None=None, # (mean, std) of the public features (default: 0, 1)
+                       alpha:float=0.05, # confidence of the bound
+                       seed:int=0, # the run's seed (initialisation; noise and sampling are secret)
+                      ) -> dict:
+    "Audit `prism.experiments.fit_private_head` with the deployed hyper-parameters: Dirac gradient canaries, one-run (eps, delta) bound with its ceiling."
+    from prism.experiments import fit_private_head, DEFAULT_TRAIN
+    if control not in NCM_CONTROLS: raise ValueError(f"control must be one of {NCM_CONTROLS}, got {control!r}")
+    attack = attack or ("replay" if control == "replayable seed" else "white-box")
+    if attack not in ("white-box", "replay"): raise ValueError(f"attack must be 'white-box' or 'replay', got {attack!r}")
+    d = DEFAULT_TRAIN["stgcn_ft"]
+    F = torch.as_tensor(np.asarray(features, np.float32)); y = np.asarray(labels, np.int64); K, D = num_classes, F.shape[1]
+    mu, sd = (torch.zeros(D), torch.ones(D)) if public_stats is None else tuple(torch.as_tensor(s, dtype=torch.float32) for s in public_stats)
+    m = min(canaries, K * D)
+    Z = ((F - mu) / sd).double(); Y = torch.nn.functional.one_hot(torch.as_tensor(y), K).double()
+    q = 1 / math.ceil(len(y) / d["batch_size_dp"])        # Opacus: sample rate 1 / len(loader)
+    C = float(d["max_grad_norm"])
+    rng = secret_rng()
+    cfg = create_privacy_config(epsilon, delta, max_grad_norm=C, reproducible=control == "replayable seed")   # PRV, secret randomness unless planted
+    train = lambda: fit_private_head(LinearProbe(D, K), {"train": (F.numpy(), y)}, cfg, lr=d["lr_dp"], epochs=d["epochs_dp"],
+                                     batch_size=d["batch_size_dp"], ema=d["ema"], seed=seed, views=d.get("views", 1), public_stats=(mu, sd))[1]
+    scores, inc_all, ledger = [], [], None
+    for _ in range(runs):
+        coords = rng.choice(K * D, m, replace=False); inc = rng.random(m) < 0.5
+        def expected(params, coords=coords):             # q * sum of the other clips' clipped gradients at the model of this step
+            W, b = params[0].detach().double(), params[1].detach().double()
+            R = torch.softmax(Z @ W.T + b, 1) - Y
+            f = (C / (R.norm(dim=1) * (Z.pow(2).sum(1) + 1).sqrt() + 1e-6)).clamp(max=1.0)
+            return (q * (R * f[:, None]).T @ Z).reshape(-1)[torch.as_tensor(coords)]
+        replayed = None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if attack == "replay":   # the attacker re-runs training from the published seed, without canaries, and logs its noise
+                replayed = []
+                with dirac_gradient_canaries(coords, np.zeros(m, bool), q, rng, noise_log=replayed): train()
+            with dirac_gradient_canaries(coords, inc, q, rng, expected, 0.25 if control == "quarter noise" else 1.0, replayed=replayed) as rec:
+                res = train()
+        ledger = res["ledger"]
+        if abs(ledger["sample_rate"] - q) > 1e-9: raise RuntimeError(f"sample rate {ledger['sample_rate']} != {q}: canaries sampled at the wrong rate")
+        z, mu_ = np.stack(rec), 1 / ledger["noise_multiplier"]   # (steps, m) standardised observations
+        scores.append(z.sum(0) if attack == "replay" else   # noise removed: what is left counts the canary's steps
+                      np.logaddexp(math.log(1 - q), math.log(q) + mu_ * z - mu_ ** 2 / 2).sum(0))   # log-likelihood ratio in vs out
+        inc_all.append(inc)
+    s, inc = np.concatenate(scores), np.concatenate(inc_all)
+    one = one_run_audit(s, inc, delta=delta, beta=alpha)
+    return {"recipe": "stgcn_ft", "claimed_epsilon": float(epsilon), "control": control, "attack": f"{attack} (Dirac gradient canaries)",
+            "accountant_epsilon": float(ledger["epsilon_prv"]), "noise_multiplier": float(ledger["noise_multiplier"]),
+            "randomness": ledger.get("randomness"), "steps": int(ledger["steps"]), "sample_rate": q,
+            "eps_lb": one["eps_lb"], "ceiling": one["ceiling"], "trials": int(len(s)),
+            "bound": "one-run (eps, delta) theorem, independent coin per canary", "verdict": audit_verdict(one["eps_lb"], one["ceiling"], epsilon),
+            "detail": one, "scores_in": s[inc], "scores_out": s[~inc]}
+
+# %% ../nbs/08_audit.ipynb #531dcb55
+AUDIT_COLUMNS = ("recipe", "claimed_epsilon", "control", "attack", "accountant_epsilon", "eps_lb", "ceiling", "trials", "verdict",
+                 "bound", "noise_multiplier", "randomness")
+
+def mechanism_audit(features:np.ndarray, # (N, F) public-backbone features of the private training clips
+                    labels:np.ndarray, # (N,) classes
+                    num_classes:int, # classes K
+                    epsilons:Sequence[float]=(1, 2, 4, 8), # claimed epsilons of the honest (as released) audits
+                    controls_at:Sequence[float]=(1,), # claimed epsilons of the planted-bug controls
+                    releases:int=40, # class-means releases per audit (trials = releases * K)
+                    releases_at:dict|None=None, # claimed epsilon -> releases of its honest class-means audit (a larger epsilon needs more trials)
+                    canaries:int=1728, # Dirac canaries per DP-SGD run
+                    runs:int=1, # DP-SGD runs per audit, their canaries pooled (more canaries, a stronger one-run bound)
+                    delta:float=1e-5, # delta of every guarantee
+                    alpha:float=0.05, # confidence of every bound
+                    public_stats:tuple|None=None, # (mean, std) of the public features
+                    verbose:bool=True, # print one line per audit
+                   ) -> dict:
+    "Audit both deployed private heads at every claimed epsilon, plus the planted-bug controls: one table row per (recipe, epsilon, control, attack)."
+    kw = dict(delta=delta, alpha=alpha, public_stats=public_stats)
+    jobs = [(audit_private_head, e, dict(control="none", canaries=canaries, runs=runs)) for e in epsilons]
+    jobs += [(audit_private_ncm, e, dict(control="none", releases=(releases_at or {}).get(e, releases))) for e in epsilons]
+    for e in controls_at:
+        jobs += [(audit_private_head, e, dict(control="quarter noise", canaries=canaries, runs=runs)),
+                 (audit_private_head, e, dict(control="replayable seed", canaries=canaries)),
+                 (audit_private_head, e, dict(control="none", attack="replay", canaries=canaries)),   # the same attack on secret noise
+                 (audit_private_ncm, e, dict(control="quarter noise", releases=releases)),
+                 (audit_private_ncm, e, dict(control="replayable seed", releases=releases)),
+                 (audit_private_ncm, e, dict(control="none", attack="replay", releases=releases))]   # the same attack on secret noise
+    results = []
+    for fn, e, k in jobs:
+        t0 = time.perf_counter(); r = fn(features, labels, num_classes, e, **k, **kw); r["seconds"] = time.perf_counter() - t0
+        results.append(r)
+        if verbose: print(f"{r['recipe']:9s} eps {e:g} {r['control']:15s} {r['attack'][:10]:10s}: bound {r['eps_lb']:.2f} "
+                          f"(ceiling {r['ceiling']:.2f}, {r['trials']} trials) -> {r['verdict']}  [{r['seconds']:.0f} s]")
+    table = pd.DataFrame([{c: r.get(c) for c in AUDIT_COLUMNS} | {"seconds": r["seconds"]} for r in results])
+    return {"table": table, "results": results}
+
+# %% ../nbs/08_audit.ipynb #045ff7ab
+def plot_audit_scores(results:Sequence[dict], # `audit_private_head` / `audit_private_ncm` results
+                      cols:int=3, # panels per row
+                     ):
+    "Seaborn histograms of the in / out canary scores of each audit, titled with its bound, ceiling and verdict."
+    import matplotlib.pyplot as plt, seaborn as sns
+    rows = math.ceil(len(results) / cols)
+    fig, axs = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.4 * rows), squeeze=False)
+    for ax, r in zip(axs.flat, results):
+        df = pd.DataFrame({"score": np.concatenate([r["scores_in"], r["scores_out"]]),
+                           "canary": ["in"] * len(r["scores_in"]) + ["out"] * len(r["scores_out"])})
+        sns.histplot(df, x="score", hue="canary", hue_order=["out", "in"], stat="density", common_norm=False, element="step", bins=40, ax=ax)
+        ax.set_title(f"{r['recipe']} eps {r['claimed_epsilon']:g}, {r['control']}, {r['attack'].split()[0]}\n"
+                     f"bound {r['eps_lb']:.2f} / ceiling {r['ceiling']:.2f}: {r['verdict']}", fontsize=9)
+    for ax in list(axs.flat)[len(results):]: ax.axis("off")
+    fig.tight_layout()
+    return fig
