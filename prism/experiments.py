@@ -15,15 +15,15 @@ from torch.utils.data import DataLoader
 from .pose import atomic_write
 from .models import InputNorm, STGCN_PRISM, LSTMBaseline
 from .privacy import (PrivacyPreservingTrainer, SkeletonAugment, LinearHead, extract_features, create_privacy_config, privacy_ledger,
-                           PersonDataset, collate_persons, run_generators, gaussian_noise, noise_multiplier_for, compose_releases)
+                           PersonDataset, collate_persons, run_generators, gaussian_noise, noise_multiplier_for, compose_releases, release_summary)
 from .benchmarks import (METRICS, _is_nodp, clips_to_arrays, make_loader, classification_metrics, predict, run_comprehensive_benchmark,
                               aggregate_runs, plot_privacy_utility, plot_confusion, stamp, write_json_atomic)
 
 # %% auto #0
 __all__ = ['DATASETS', 'MODEL_KINDS', 'DEFAULT_TRAIN', 'PUBLIC_BACKBONE', 'NORM_REFERENCE', 'PRIVATE_RECIPES', 'TUNE_DIRS',
-           'load_protocol', 'build_model', 'run_name', 'unit_loader', 'public_feature_stats', 'pretrain_public',
-           'fit_private_head', 'fit_private_ncm', 'run_experiment', 'deployable', 'privacy_utility_sweep',
-           'collect_runs', 'release_ledger', 'choose_recipe', 'deploy_private', 'reproduce']
+           'RUN_DIRS', 'load_protocol', 'build_model', 'run_name', 'unit_loader', 'public_feature_stats',
+           'pretrain_public', 'fit_private_head', 'fit_private_ncm', 'run_experiment', 'deployable',
+           'privacy_utility_sweep', 'collect_runs', 'release_ledger', 'choose_recipe', 'deploy_private', 'reproduce']
 
 # %% ../nbs/06a_experiments.ipynb #b4143279
 DATASETS = ("utd", "msr", "jhmdb")
@@ -363,6 +363,8 @@ def collect_runs(out_dir:str|Path, # folder of run JSON files
 PRIVATE_RECIPES = {"stgcn_ft": "cv_stgcn_ft_default", "stgcn_ncm": "cv_stgcn_ncm", "lstm_ft": "cv_lstm_ft_default"}
 # where this repository publishes tuning runs (validation scores on training subjects, not differentially private)
 TUNE_DIRS = ("benchmarks/tune", "privacy/tune")
+# where it publishes models and their predictions: benchmark runs, the person-level runs, the zoo's deployable models
+RUN_DIRS = ("benchmarks/runs", "privacy/runs", "benchmarks/person", "zoo")
 
 def _legacy(led:dict|None) -> bool:
     "A private ledger written before secret randomness (its noise was seeded from the recorded seed)."
@@ -371,20 +373,25 @@ def _legacy(led:dict|None) -> bool:
 def release_ledger(dataset:str, # "utd", "msr", "jhmdb" (file prefix of its runs)
                    results:str|Path="results", # the results folder
                    delta:float=1e-5, # delta of the composed total
+                   exclude:Sequence=(), # release names to leave out (e.g. a model about to be replaced)
                   ) -> dict:
     "Every artefact this repository publishes from `dataset`'s training clips (benchmark runs and checkpoints, tuning runs), and their composed total."
     R, rel = Path(results), []
-    for f in sorted((R / "benchmarks" / "runs").glob(f"{dataset}_*.json")) + sorted((R / "privacy" / "runs").glob(f"{dataset}_*.json")):
+    files = [f for d in RUN_DIRS for f in sorted((R / d).glob(f"{dataset}_*.json")) if f.relative_to(R).with_suffix("").as_posix() not in exclude]
+    for f in files:
         r = json.loads(f.read_text()); led = r.get("ledger")
         why = ("no DP" if not led else "seeded noise, made before secret randomness: not private as released" if _legacy(led)
                else "NOT PRIVATE (reproducible)" if led.get("private") is False else "DP")
-        rel.append({"name": f"{f.parent.parent.name}/runs/{f.stem}", "what": "benchmark run (model, checkpoint if kept, test predictions)",
+        rel.append({"name": f.relative_to(R).with_suffix("").as_posix(), "what": "deployable model" if r.get("role") == "deployable" else "benchmark run (model, checkpoint if kept, test predictions)",
                     "epsilon": None if not led else led.get("epsilon_prv"), "why": why,
                     "ledger": {**led, "private": False} if _legacy(led) else led})
     for d in TUNE_DIRS:
         for f in sorted((R / d).rglob(f"{dataset}_*.json")) if (R / d).is_dir() else []:
             rel.append({"name": f.relative_to(R).with_suffix("").as_posix(), "what": "tuning run: validation scores of training subjects",
                         "epsilon": None, "why": "validation scores of private clips are published without DP", "ledger": None})
+    if dataset == "utd" and (R / "audit").is_dir():   # the audits train and measure models on UTD-MHAD's clips
+        rel.append({"name": "audit", "what": "audit statistics (membership inference, canaries, re-identification)",
+                    "epsilon": None, "why": "statistics of models trained on the clips, published without DP", "ledger": None})
     total = compose_releases(rel, delta)
     return {"dataset": dataset, "delta": delta, "unit": "one training clip", "total": total,
             "releases": [{k: v for k, v in r.items() if k != "ledger"} for r in rel],
@@ -422,13 +429,14 @@ def deploy_private(data:dict, # from `load_protocol`: the private dataset (train
     "Train a dataset's one deployable private model (recipe chosen on validation), save it to the zoo with its release ledger on the card."
     choice = choose_recipe(epsilon, results, validated_on)
     run, model = run_experiment(data, dataset, choice["kind"], epsilon, seed, return_model=True, command=command)
-    repo = release_ledger(dataset, results, run["delta"])
+    # an earlier deployable model that this one replaces is not another release
+    repo = release_ledger(dataset, results, run["delta"], exclude=(f"{Path(out).name}/{dataset}_private",))
     tuning = [r for r in repo["releases"] if r["what"].startswith("tuning")]
     if validated_on == dataset: tuning.append({"name": f"recipe choice on {dataset}'s validation scores", "ledger": None})
     mine = compose_releases([{"name": "this model", "ledger": run["ledger"]}] + [{"name": t["name"], "ledger": None} for t in tuning], run["delta"])
     card = {k: v for k, v in run.items() if k not in ("y_true", "y_pred", "history", "classes")}
-    card.update(role="deployable", recipe_choice=choice, ledger={k: v for k, v in run["ledger"].items() if k != "history"},
-                release_ledger={"deployment": mine, "this_repository": repo["total"],
+    card.update(role="deployable", recipe_choice=choice, ledger=run["ledger"],
+                release_ledger={"deployment": release_summary(mine), "this_repository": release_summary(repo["total"]),
                                 "note": ("'deployment' counts this model and every release that touched the same clips to make it "
                                          "(tuning, recipe choice); 'this_repository' adds the benchmark artefacts this repository also "
                                          "publishes from the same public stand-in clips")})
@@ -486,7 +494,7 @@ def reproduce(quick:bool=True, # the <= 15 min default; False: the full grid (ho
             rl = release_ledger(ds, out)
             write_json_atomic(out / "releases" / f"{ds}.json", {**stamp(command), **rl})
             for cf in sorted(ckdir.glob(f"{ds}_*.json")) if ckdir.is_dir() else []:
-                update_card(cf, role="benchmark", release_ledger={"this_repository": rl["total"]})
+                update_card(cf, role="benchmark", release_ledger={"this_repository": release_summary(rl["total"])})
         bdir.mkdir(parents=True, exist_ok=True)
         atomic_write(bdir / "runs.csv", lambda tmp: runs.to_csv(tmp, index=False))
         agg = pd.concat([aggregate_runs(runs, m).rename(columns={"mean": f"{m}_mean", "std": f"{m}_std"}).drop(columns="count")

@@ -22,8 +22,9 @@ from opacus.validators import ModuleValidator
 # %% auto #0
 __all__ = ['PRIVACY_UNITS', 'NEIGHBOURING', 'RANDOMNESS_SECRET', 'GRAD_SAMPLE_MODES', 'PrivacyConfig', 'create_privacy_config',
            'secret_generator', 'gaussian_noise', 'run_generators', 'noise_multiplier_for', 'group_privacy',
-           'epsilon_from_history', 'privacy_ledger', 'format_ledger', 'compose_releases', 'SkeletonAugment',
-           'PersonDataset', 'collate_persons', 'PrivacyPreservingTrainer', 'extract_features', 'LinearHead']
+           'epsilon_from_history', 'privacy_ledger', 'format_ledger', 'compose_releases', 'release_summary',
+           'SkeletonAugment', 'PersonDataset', 'collate_persons', 'PrivacyPreservingTrainer', 'extract_features',
+           'LinearHead']
 
 # %% ../nbs/05_privacy.ipynb #9098b85d
 PRIVACY_UNITS = {"clip": "one training sequence (clip), not one person",
@@ -245,6 +246,11 @@ def compose_releases(releases:list, # dicts with "name" and a "ledger" (None for
     why = (f"infinite: {len(open_)} release(s) are not differentially private ({', '.join(open_[:3])}{', ...' if len(open_) > 3 else ''})"
            if open_ else f"{len(releases)} DP release(s) composed by the {accountant.upper()} accountant")
     return {"releases": len(releases), "epsilon": eps, "delta": delta, "accountant": accountant, "not_private": open_, "text": why}
+
+def release_summary(total:dict # from `compose_releases`
+                   ) -> dict:
+    "The composed total without the list of non-private releases (what a model card prints)."
+    return {**{k: v for k, v in total.items() if k != "not_private"}, "not_private_count": len(total.get("not_private", []))}
 
 
 # %% ../nbs/05_privacy.ipynb #8fd8cd82
