@@ -193,7 +193,9 @@ def results_tables(results:str|Path="results", # the results folder
                              "bench/sweep_device.py); macro F1, precision, recall and kappa are in the same CSV. Epsilon is per training clip "
                              "(add/remove one clip), delta 1e-5; each epsilon is a what-if in which its model is the only release from the "
                              "clips: this repository publishes all of them and tuning runs on the same clips, so the total over everything "
-                             "published is infinite (results/releases/). End-to-end DP runs (stgcn, lstm at an epsilon) were made before "
+                             "published is infinite (results/releases/). An epsilon covers one training run, not the choice of hyper-parameters "
+                             "and recipes, made on validation subjects of UTD-MHAD's training side (tuning runs published in results/benchmarks/tune "
+                             "and counted in UTD-MHAD's release ledger). End-to-end DP runs (stgcn, lstm at an epsilon) were made before "
                              "secret randomness: their accuracy is a valid measurement, their models are not private as released"))
     f = R/"benchmarks/values_per_frame.csv"
     if f.is_file():
