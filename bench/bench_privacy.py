@@ -26,7 +26,7 @@ from prism.benchmarks import clip_tensor as _clip_tensor
 from prism.privacy import (create_privacy_config, PrivacyPreservingTrainer, SkeletonAugment, extract_features,
                            LinearHead, format_ledger)
 
-warnings.filterwarnings("ignore", message="Secure RNG turned off")
+# Opacus warns that its own secure RNG is off: PRISM draws noise and sampling from its secret generators (see the ledgers)
 warnings.filterwarnings("ignore", message="Optimal order is the largest alpha")
 warnings.filterwarnings("ignore", message="Full backward hook")
 REPO = Path(__file__).resolve().parents[1]

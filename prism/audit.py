@@ -406,7 +406,7 @@ def train_model(X:np.ndarray, # (N, ...) inputs (pooled features for `AuditMLP`,
         sigma = noise_for_epsilon(epsilon, delta, 1 / len(loader), epochs)
         cfg = create_privacy_config(None, delta=delta, max_grad_norm=max_grad_norm, accountant="prv", noise_multiplier=sigma)
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*(Secure RNG|Optimal order|Full backward hook|delta=).*")
+        warnings.filterwarnings("ignore", message=".*(Optimal order|Full backward hook|delta=).*")   # the ledger names the randomness
         warnings.filterwarnings("ignore", category=RuntimeWarning, module="opacus")  # log(0) inside the PRV accountant
         res = PrivacyPreservingTrainer(model, cfg, lr=lr, optimizer="adam", track_epsilon=False, seed=seed).train(loader, None, epochs)
     led = res.get("ledger") or {}
