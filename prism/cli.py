@@ -213,7 +213,7 @@ def results_tables(results:str|Path="results", # the results folder
                           "size KB": (t.size_bytes / 1024).round(0).astype(int), "accuracy change (points)": t.acc_change_points.round(1)})
         out.append(dict(title="Efficiency: one clip (32 frames, 15 joints) on one CPU thread, all forms measured in one run",
                         table=t, source=f, **_provenance(R/"optimization/efficiency.json"),
-                        note=f"measured on a 2-core machine with load average {_load(R/'optimization/efficiency.json')} when the run started "
+                        note=f"private models: epsilon per training clip, int8-calibrated on public clips only; measured on a 2-core machine with load average {_load(R/'optimization/efficiency.json')} when the run started "
                              "(above 0 means other work was running); ratios within a model are the comparable numbers"))
     cols = {"setting": "model", "accountant_epsilon": "accountant epsilon", "loss_auc": "loss-attack AUC",
             "lira_offline_auc": "LiRA (offline) AUC", "lira_offline_tpr@1%fpr": "LiRA TPR at 1% FPR", "eps_lb_clopper_pearson": "empirical epsilon (lower bound, 95%)",
@@ -225,7 +225,7 @@ def results_tables(results:str|Path="results", # the results folder
                           "attack": t.attack, "accountant epsilon": t.accountant_epsilon.round(2),
                           "empirical epsilon (lower bound, 95%)": t.eps_lb.round(2), "ceiling": t.ceiling.round(2),
                           "trials": t.trials, "verdict": t.verdict})
-        out.append(dict(title="Can the epsilon be wrong? Auditing the released private heads, with broken controls (UTD-MHAD features, delta 1e-5)",
+        out.append(dict(title="Can the epsilon be wrong? Auditing the released private heads, with broken controls (UTD-MHAD features, epsilon per training clip, delta 1e-5)",
                         table=t, source=f, **_provenance(R/"audit/mechanisms.json"),
                         note="each bound is what the canaries prove at 95% confidence; the ceiling is the largest bound that many trials could ever "
                              "prove, so a verdict is informative only where the ceiling exceeds the claim. Controls: 'quarter noise' claims epsilon "
