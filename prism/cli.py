@@ -284,15 +284,17 @@ def results_headline(results:str|Path="results", # the results folder
     return " ".join(parts)
 
 def privacy_statement(results:str|Path="results", # the results folder
-                      clips_per_person:int=108, # clips of one UTD-MHAD training subject (27 actions x 4 repetitions)
                      ) -> str:
     "What the epsilons mean, read from results/: unit, neighbouring relation, person-level guarantee, release ledgers and the deployable models."
     from prism.privacy import PRIVACY_UNITS, NEIGHBOURING, group_privacy
     R = Path(results)
-    lines = [f"- **Unit and neighbours.** Every epsilon above is per {PRIVACY_UNITS['clip']}; neighbouring datasets: {NEIGHBOURING}.",
-             f"- **One clip is not one person.** A UTD-MHAD subject has about {clips_per_person} training clips; by group privacy a model "
-             f"at clip-level (1, 1e-5) gives that person {group_privacy(1.0, 1e-5, clips_per_person)['text'].split(': ', 1)[1]}. "
-             "Person-level protection needs the person as the privacy unit (`unit=\"person\"`) and data from many people."]
+    lines = [f"- **Unit and neighbours.** Every epsilon above is per {PRIVACY_UNITS['clip']}; neighbouring datasets: {NEIGHBOURING}."]
+    # the most clips one UTD-MHAD training subject has, as the runs' own ledgers recorded it
+    k = next((led["person_level"]["k"] for f in sorted((R / "benchmarks" / "runs").glob("utd_*_eps1_s0.json"))
+              for led in [_read(f).get("ledger") or {}] if isinstance(led.get("person_level"), dict) and "k" in led["person_level"]), None)
+    if k: lines.append(f"- **One clip is not one person.** A UTD-MHAD training subject has up to {k} training clips; by group privacy a "
+                       f"model at clip-level (1, 1e-5) gives that person {group_privacy(1.0, 1e-5, k)['text'].split(': ', 1)[1]}. "
+                       "Person-level protection needs the person as the privacy unit (`unit=\"person\"`) and data from many people.")
     for f in sorted((R / "releases").glob("*.json")):
         rl = _read(f)
         lines.append(f"- **Releases from {rl['dataset']}'s training clips** (`results/{f.relative_to(R).as_posix()}`): "

@@ -216,7 +216,7 @@ def fit_private_ncm(model:nn.Module, # backbone from public pretraining (only it
     u = f / f.norm(dim=1, keepdim=True).clamp_min(1e-12)   # every clip adds a unit vector to its class's sum: L2 sensitivity 1
     persons = (data.get("subjects") or {}).get("train")
     if config is not None and config.unit == "person":   # one person adds the mean of their unit vectors: Frobenius norm <= 1
-        ids, inv = np.unique(np.asarray(persons), return_inverse=True)
+        inv = np.unique(np.asarray(persons), return_inverse=True)[1]
         u = u / torch.as_tensor(np.bincount(inv), dtype=u.dtype)[torch.as_tensor(inv)][:, None]
     S = torch.zeros(model.num_classes, f.shape[1]).index_add_(0, torch.as_tensor(ytr), u)
     ledger, sigma = None, 0.0
