@@ -15,8 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from prism.audit import run_audit, mechanism_audit, plot_audit_scores, public_backbone_features
-from prism.benchmarks import stamp, write_json_atomic
-from prism.pose import atomic_write
+from prism.io import atomic_write, stamp, write_json_atomic
 
 def parse_eps(s:str):
     return [None if v.strip().lower() in ("none", "inf") else float(v) for v in s.split(",")]

@@ -22,11 +22,12 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from prism.benchmarks import make_loader, stamp, write_json_atomic
-from prism.experiments import load_protocol, run_experiment, run_name
-from prism.optimization import load_checkpoint, optimize_model, int8_feature_error
-from prism.models import STGCN_PRISM
-from prism.models import model_cost
+from prism.io import atomic_write, stamp, write_json_atomic, load_note
+from prism.clip import make_loader
+from prism.experiments import load_protocol, run_experiment, run_name, recipe
+from prism.checkpoint import load_checkpoint
+from prism.optimization import optimize_model, int8_feature_error
+from prism.models import STGCN_PRISM, model_cost
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -36,7 +37,7 @@ def get_model(kind:str, data:dict, ckdir:Path, epochs:int, eps=None):
     if Path(f"{stem}.json").exists():
         m, card = load_checkpoint(stem)
         return m, f"checkpoint {stem.relative_to(REPO)} (accuracy {card['accuracy']:.4f}, {card.get('hparams', {}).get('num_epochs')} epochs)"
-    r, m = run_experiment(data, "utd", kind, None, 0, epochs=epochs, checkpoint=stem, return_model=True,
+    r, m = run_experiment(data, kind, None, 0, recipe(kind, epochs=epochs), checkpoint=stem, return_model=True,
                           command=" ".join(["python"] + sys.argv))
     return m.eval(), f"trained here: {epochs} epochs, non-private, seed 0 (accuracy {r['accuracy']:.4f}); saved to {stem.relative_to(REPO)}"
 
@@ -53,15 +54,15 @@ def main():
     load_before = os.getloadavg()
     t0 = time.perf_counter()
     data = load_protocol("utd")
-    (xtr, ytr), (xte, yte) = data["train"], data["test"]
+    (xtr, ytr), (xte, yte) = data.train, data.test
     rows, per_model = [], {}
     for spec in a.models.split(","):
         kind, _, e = spec.partition(":")
         eps = float(e) if e else None
         model, source = get_model(kind, data, Path(a.checkpoints), a.epochs, eps)
         name = kind if eps is None else f"{kind} eps {eps:g}"
-        calib = data["public"]["data"] if eps is not None else (xtr, ytr)   # a private model sees public clips only
-        source += f"; int8 calibrated on {'public clips (' + data['public']['name'] + ')' if eps is not None else 'the training clips'}"
+        calib = (data.public.X, data.public.y) if eps is not None else (xtr, ytr)   # a private model sees public clips only
+        source += f"; int8 calibrated on {'public clips (' + data.public.name + ')' if eps is not None else 'the training clips'}"
         res = optimize_model(model, make_loader(*calib, 64), make_loader(xte, yte, 64), model_name=f"utd_{kind}" + ("" if eps is None else f"_eps{eps:g}"),
                              out_dir=a.out, threads=a.threads, warmup=a.warmup, reps=a.reps, batch_size=a.batch,
                              command=" ".join(["python"] + sys.argv))
@@ -76,15 +77,13 @@ def main():
     table = pd.concat(rows, ignore_index=True)
     load_after = os.getloadavg()
     out = Path(a.out)
-    tmp = out / "efficiency.csv.tmp"; table.to_csv(tmp, index=False); os.replace(tmp, out / "efficiency.csv")
+    atomic_write(out / "efficiency.csv", lambda f: table.to_csv(f, index=False))
     s = stamp(" ".join(["python"] + sys.argv))
     write_json_atomic(out / "efficiency.json", {**s, "data": "UTD-MHAD cross-subject test clips (subjects 2,4,6,8)",
-        "preprocessing": {"layout": data["layout"], "spec": data["spec"], "frames": data["frames"]},
+        "preprocessing": data.clip.settings(),
         "threads": a.threads, "reps": a.reps, "warmup": a.warmup, "throughput_batch": a.batch,
         "load_average_1_5_15min": {"before": load_before, "after": load_after},
-        "load_note": ("the machine was shared with other jobs during this run (load average above the core count): "
-                      "absolute times are inflated and noisier; ratios within one model's table were measured back to back"
-                      if max(load_before[0], load_after[0]) > (os.cpu_count() or 1) * 0.75 else "machine otherwise idle"),
+        "load_note": load_note(max(load_before[0], load_after[0])) + "; ratios within one model's table were measured back to back",
         "seconds": round(time.perf_counter() - t0, 1), "models": per_model, "table": table.to_dict(orient="records")})
     print(f"wrote {out / 'efficiency.json'} in {time.perf_counter() - t0:.0f} s")
 

@@ -13,14 +13,17 @@ import torch
 
 from prism.skeleton import get_layout, to_common, orient_up
 from prism.kinematics import compute_channels, num_channels, frame_size
+from prism.clip import resample, resample_times
+from prism.pose import extract_pose, pose_joints, video_info
+from prism.io import atomic_write, write_json_atomic, stamp
 
 FRAMES = 30
 SPECS = ['pos', 'pos+vel', 'pos+bone', 'pos+vel+acc', 'pos+bone+vel', 'pos+vel+acc+bone+angle']
 
 
 def uniform_30(x: np.ndarray) -> np.ndarray:
-    "Pick 30 frames spread evenly over the sequence (the evaluation sampling of PRISMDataset)."
-    return x[np.linspace(0, len(x) - 1, FRAMES).round().astype(int)]
+    "The sequence resampled to 30 evenly spaced times: the evaluation resampling of `prism.clip` (linear interpolation)."
+    return resample(x, resample_times(len(x), FRAMES)).astype(np.float32)
 
 
 def npz_bytes(a: np.ndarray) -> int:
@@ -66,7 +69,6 @@ def main(argv=None):
     # MediaPipe on real JHMDB videos: the raw landmark array (x, y, z, visibility) and the same clips in prism15
     video_rows = []
     if a.videos > 0:
-        from prism.pose import extract_pose, pose_joints, video_info
         vids = sorted((root/'jhmdb/videos').glob('*/*.mp4'))
         vids = vids[::max(1, len(vids) // a.videos)][:a.videos]
         mp_raw, mp15 = [], []
@@ -91,21 +93,16 @@ def main(argv=None):
     cols = ['source', 'layout', 'spec', 'joints', 'channels', 'values_per_frame', 'values_vs_raw_mediapipe', 'bytes_per_clip',
             'measured_bytes_per_clip', 'compressed_bytes_per_clip', 'compute_ms_per_clip_median', 'clips_measured', 'note']
     df = df[cols]
-    out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
-    res = dict(command='PRISM_DATA=<data root> python ' + ' '.join(['bench/bench_kinematics.py'] + (argv if argv is not None else sys.argv[1:])),
-               date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
-               machine=dict(cpu_cores=os.cpu_count(), torch_threads=torch.get_num_threads(), platform=platform.platform(),
-                            python=platform.python_version(), numpy=np.__version__),
+    out = Path(a.out)
+    res = dict(**stamp('PRISM_DATA=<data root> python ' + ' '.join(['bench/bench_kinematics.py'] + (argv if argv is not None else sys.argv[1:]))),
                frames_per_clip=FRAMES, dtype='float32',
                notes=['bytes_per_clip = joints x channels x 30 frames x 4 bytes (exact count)',
-                      'measured_bytes_per_clip = nbytes of the arrays computed from real clips sampled to 30 frames',
+                      'measured_bytes_per_clip = nbytes of the arrays computed from real clips resampled to 30 frames (prism.clip.resample)',
                       'compressed_bytes_per_clip = size of np.savez_compressed of that array (mean over clips)',
                       'compute_ms_per_clip_median = compute_channels on one 30-frame clip, best of 3 repeats, median over clips'],
                rows=df.to_dict(orient='records'), videos=video_rows)
-    tmp = out/'dim_reduction.json.tmp'
-    tmp.write_text(json.dumps(res, indent=1)); os.replace(tmp, out/'dim_reduction.json')
-    tmp = out/'dim_reduction.csv.tmp'
-    df.to_csv(tmp, index=False); os.replace(tmp, out/'dim_reduction.csv')
+    write_json_atomic(out/'dim_reduction.json', res)
+    atomic_write(out/'dim_reduction.csv', lambda tmp: df.to_csv(tmp, index=False))
     with pd.option_context('display.width', 200, 'display.max_columns', 20): print(df.drop(columns=['note']).to_string(index=False))
     if video_rows: print(pd.DataFrame(video_rows).to_string(index=False))
 

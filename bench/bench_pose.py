@@ -12,8 +12,9 @@ import argparse, csv, datetime, json, os, platform, sys, time
 from pathlib import Path
 import numpy as np
 
-from _machine import load_note  # bench/ is on sys.path when run as python bench/NAME.py
-from prism.pose import PoseConfig, PoseExtractor, jhmdb_clips, jhmdb_split, pose_joints
+from prism.io import atomic_write, write_json_atomic, stamp, load_note
+from prism.pose import PoseConfig, PoseExtractor, pose_joints
+from prism.jhmdb import jhmdb_clips, jhmdb_split
 
 
 LOAD_AT_START = list(os.getloadavg())
@@ -28,7 +29,7 @@ def machine() -> dict:
         pass
     return dict(cores=os.cpu_count(), cpu=cpu, platform=platform.platform(), python=platform.python_version(),
                 load_avg_start=LOAD_AT_START,
-                note=load_note(LOAD_AT_START))
+                note=load_note(LOAD_AT_START[0]))
 
 
 def subset(root) -> list:
@@ -104,13 +105,14 @@ def threshold(root: Path, values) -> list:
 
 
 def write(rows, name, out, args, extra=None):
-    out.mkdir(parents=True, exist_ok=True)
-    doc = dict(command=" ".join([Path(sys.executable).name] + sys.argv), date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-               machine=dict(machine(), load_avg_end=list(os.getloadavg())), mediapipe=PoseConfig().key()["mediapipe"], rows=rows, **(extra or {}))
-    (out / f"{name}.json").write_text(json.dumps(doc, indent=1) + "\n")
+    st = stamp(" ".join(["python"] + sys.argv))
+    doc = dict(command=st["command"], date=st["date"], machine=dict(st["machine"], **machine(), load_avg_end=list(os.getloadavg())),
+               mediapipe=PoseConfig().key()["mediapipe"], rows=rows, **(extra or {}))
+    write_json_atomic(out / f"{name}.json", doc)
     keys = sorted({k for r in rows for k in r})
-    with open(out / f"{name}.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, keys); w.writeheader(); w.writerows(rows)
+    def write_csv(tmp):
+        with open(tmp, "w", newline="") as f: w = csv.DictWriter(f, keys); w.writeheader(); w.writerows(rows)
+    atomic_write(out / f"{name}.csv", write_csv)
     print("wrote", out / f"{name}.json")
 
 

@@ -14,7 +14,8 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 import prism.experiments as B
-from prism.benchmarks import stamp, write_json_atomic
+from prism.io import atomic_write, stamp, write_json_atomic
+from prism.clip import ClipSpec
 from prism.kinematics import num_channels
 from prism.skeleton import get_layout
 
@@ -30,19 +31,19 @@ def main():
     old = pd.read_csv(f) if f.exists() else None
     for cfg in a.configs:
         layout, spec = cfg.split(":")
-        data = B.load_protocol("utd", layout=layout, spec=spec)
-        r = B.run_experiment(data, "utd", "stgcn", None, a.seed, command="python bench/bench_values_per_frame.py " + " ".join(sys.argv[1:]))
+        data = B.load_protocol("utd", clip=ClipSpec(layout, spec))
+        r = B.run_experiment(data, "stgcn", None, a.seed, B.RECIPES["stgcn"], command="python bench/bench_values_per_frame.py " + " ".join(sys.argv[1:]))
         V = get_layout(layout).num_joints; C = num_channels(spec)
         rows.append({"layout": layout, "spec": spec, "joints": V, "channels": C, "values_per_frame": V * C,
                      "accuracy": r["accuracy"], "f1_macro": r["f1_macro"], "seed": a.seed, "epochs": len(r["history"]),
-                     "input_norm_from": data["input_norm_from"], "train_seconds": round(r["train_seconds"], 1)})
+                     "input_norm_from": data.norm_from, "train_seconds": round(r["train_seconds"], 1)})
         print(rows[-1], flush=True)
     t = pd.DataFrame(rows)
     if old is not None:   # keep configurations measured by earlier calls
         t = pd.concat([old[~old.apply(lambda r: f"{r.layout}:{r.spec}" in a.configs, axis=1)], t], ignore_index=True)
     write_json_atomic(out / "values_per_frame.json", {**stamp("python bench/bench_values_per_frame.py " + " ".join(sys.argv[1:])),
-                        "dataset": "utd", "protocol": "cross-subject", "model": "stgcn (DEFAULT_TRAIN, non-private)", "rows": t.to_dict(orient="records")})
-    t.to_csv(tmp := out / "values_per_frame.csv.tmp", index=False); tmp.replace(f)
+                        "dataset": "utd", "protocol": "cross-subject", "model": "stgcn (RECIPES['stgcn'], non-private)", "rows": t.to_dict(orient="records")})
+    atomic_write(f, lambda tmp: t.to_csv(tmp, index=False))
     print(t.to_string(index=False))
 
 if __name__ == "__main__":

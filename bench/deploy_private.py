@@ -25,7 +25,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(a.threads)
     command = " ".join(["python", "bench/deploy_private.py"] + (sys.argv[1:] if argv is None else list(argv)))
     for ds in a.datasets:
-        dep = deploy_private(load_protocol(ds), ds, a.epsilon, out=a.out, results=a.results, command=command)
+        dep = deploy_private(load_protocol(ds), a.epsilon, out=a.out, results=a.results, command=command)
         c = dep["card"]
         print(f"{ds}: {c['recipe_choice']['kind']} at epsilon {a.epsilon:g}, test accuracy {c['accuracy']:.3f}; "
               f"deployment ledger: {c['release_ledger']['deployment']['text']} -> total epsilon {c['release_ledger']['deployment']['epsilon']:.3g}")

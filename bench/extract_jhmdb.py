@@ -12,8 +12,9 @@ import argparse, csv, datetime, json, os, platform, resource, sys
 from pathlib import Path
 import numpy as np
 
-from _machine import load_note  # bench/ is on sys.path when run as python bench/NAME.py
-from prism.pose import JHMDB_POSE_CONFIG, PoseConfig, extract_folder, jhmdb_clips, jhmdb_split, load_pose, pose_cache_dir, pose_flags
+from prism.io import atomic_write, write_json_atomic, stamp, load_note
+from prism.pose import PoseConfig, extract_folder, load_pose, pose_cache_dir, pose_flags
+from prism.jhmdb import JHMDB_POSE_CONFIG, jhmdb_clips, jhmdb_split
 
 
 
@@ -61,10 +62,8 @@ def main():
     table = [rows[k] for k in sorted(rows)]
     for r in table: r["found_rate"] = round(r["frames_found"] / max(r["frames"], 1), 4)
     total_frames = sum(r["frames"] for r in table)
-    doc = dict(command=" ".join([Path(sys.executable).name] + sys.argv),
-               date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-               machine=dict(cores=os.cpu_count(), platform=platform.platform(), load_avg_start=load0, load_avg_end=list(os.getloadavg()),
-                            note=load_note(load0)),
+    st = stamp(" ".join(["python"] + sys.argv))
+    doc = dict(**st, load_avg_start=load0, load_avg_end=list(os.getloadavg()), load_note=load_note(load0[0]),
                settings=cfg.key(), workers=args.workers, wall_s=round(s.wall_s, 1),
                videos=s.videos, extracted=s.extracted, cached=s.cached, failed=s.failed,
                frames_decoded=s.frames, frames_in_extracted_clips=total_frames,
@@ -74,12 +73,13 @@ def main():
                flags=flags_count, failures=s.failures,
                failures_by_error={e: sum(f["error"] == e for f in s.failures) for e in sorted({f["error"] for f in s.failures})},
                per_class=table)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"jhmdb_extract_w{args.workers}.json").write_text(json.dumps(doc, indent=1) + "\n")
-    with open(out / "jhmdb_per_class.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, list(table[0])); w.writeheader(); w.writerows(table)
-    with open(out / "jhmdb_failures.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, ["video", "error", "message", "cached"]); w.writeheader(); w.writerows(s.failures)
+    write_json_atomic(out / f"jhmdb_extract_w{args.workers}.json", doc)
+    def csv_rows(keys, rows):
+        def write(tmp):
+            with open(tmp, "w", newline="") as f: w = csv.DictWriter(f, keys); w.writeheader(); w.writerows(rows)
+        return write
+    atomic_write(out / "jhmdb_per_class.csv", csv_rows(list(table[0]), table))
+    atomic_write(out / "jhmdb_failures.csv", csv_rows(["video", "error", "message", "cached"], s.failures))
     print("wrote", out / f"jhmdb_extract_w{args.workers}.json")
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from prism.benchmarks import stamp, write_json_atomic
-from prism.experiments import load_protocol, run_experiment, run_name
+from prism.io import atomic_write, stamp, write_json_atomic
+from prism.experiments import load_protocol, run_experiment, run_name, RECIPES
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -32,14 +32,14 @@ def main(argv=None) -> int:
     torch.set_num_threads(a.threads)
     command = " ".join(["python", "bench/person_level.py"] + (sys.argv[1:] if argv is None else list(argv)))
     out = Path(a.out); data = load_protocol(a.dataset)
-    persons = data["subjects"]["train"]
+    persons, shared = data.persons_train, {}
     ids, counts = np.unique(persons, return_counts=True)
     rows = []
     for kind in a.kinds:
         for eps in a.epsilons:
             for seed in a.seeds:
                 for unit in ("clip", "person"):
-                    r = run_experiment(data, a.dataset, kind, eps, seed, unit=unit, command=command)
+                    r = run_experiment(data, kind, eps, seed, RECIPES[kind], unit=unit, command=command, backbones=shared)
                     write_json_atomic(out / f"{run_name(a.dataset, kind, eps, seed)}_{unit}.json", r)
                     led = r["ledger"]
                     rows.append({"dataset": a.dataset, "model": kind, "unit": unit, "epsilon": eps, "seed": seed, "accuracy": r["accuracy"],
@@ -52,14 +52,15 @@ def main(argv=None) -> int:
         for seed in a.seeds:
             keep = set(rng.choice(ids, size=n, replace=False)) if n < len(ids) else set(ids)
             m = np.array([s in keep for s in persons])
-            sub = {**data, "train": (data["train"][0][m], data["train"][1][m]), "subjects": {**data["subjects"], "train": persons[m]}}
+            sub = data.with_train(m)
             for eps in a.epsilons:
-                r = run_experiment(sub, a.dataset, "stgcn_ncm", eps, seed, unit="person", command=command)
+                r = run_experiment(sub, "stgcn_ncm", eps, seed, RECIPES["stgcn_ncm"], unit="person", command=command, backbones=shared)
                 curve.append({"people": n, "clips": int(m.sum()), "epsilon": eps, "seed": seed, "accuracy": r["accuracy"]})
                 print(f"people {n}: eps {eps:g} seed {seed}: {r['accuracy']:.3f}", flush=True)
     summ = pd.DataFrame(rows).groupby(["dataset", "model", "unit", "epsilon"]).accuracy.agg(["mean", "std", "count"]).reset_index()
     out.mkdir(parents=True, exist_ok=True)
-    summ.to_csv(out / "summary.csv", index=False); pd.DataFrame(curve).to_csv(out / "people_curve.csv", index=False)
+    atomic_write(out / "summary.csv", lambda f: summ.to_csv(f, index=False))
+    atomic_write(out / "people_curve.csv", lambda f: pd.DataFrame(curve).to_csv(f, index=False))
     write_json_atomic(out / "summary.json", {**stamp(command), "dataset": a.dataset, "training_people": int(len(ids)),
                       "training_clips": int(len(persons)), "clips_per_person_max": int(counts.max()),
                       "clips_per_person_median": float(np.median(counts)), "table": summ.to_dict(orient="records"),

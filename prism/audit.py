@@ -16,11 +16,13 @@ from torch.utils.data import DataLoader, TensorDataset
 from scipy import stats
 from .skeleton import get_layout, Layout
 from .kinematics import compute_channels
-from .pose import normalize_pose, atomic_write
-from .benchmarks import stamp, clip_tensor, make_loader
+from .io import atomic_write, stamp
+from .kinematics import normalize_pose
+from .clip import ClipSpec, DEFAULT_CLIP, clip_tensor, make_loader
 from .data import load_utd_mhad, load_msr_action3d, utd_cross_subject
-from .models import STGCN_PRISM, InputNorm
-from .privacy import create_privacy_config, PrivacyPreservingTrainer, extract_features, noise_multiplier_for
+from .models import STGCN_PRISM, InputNorm, run_model
+from .privacy import create_privacy_config, PrivacyPreservingTrainer, noise_multiplier_for
+from .experiments import PublicData, pretrain_public, fit_private_ncm, fit_private_head, recipe
 
 # %% auto #0
 __all__ = ['DEFAULT_FRACTIONS', 'ATTACKS', 'NCM_CONTROLS', 'AUDIT_COLUMNS', 'roc_points', 'auc_score', 'tpr_at_fpr',
@@ -424,10 +426,7 @@ def accountant_epsilon(info:dict) -> float:
 @torch.no_grad()
 def predict_logits(model:nn.Module, X:np.ndarray, batch_size:int=512) -> np.ndarray:
     "(N, classes) logits of `model` in eval mode."
-    model.eval()
-    X = torch.as_tensor(np.asarray(X, np.float32))
-    if len(X) == 0: raise ValueError("predict_logits got no inputs")
-    return torch.cat([model(X[i:i + batch_size]) for i in range(0, len(X), batch_size)]).numpy()
+    return run_model(model, np.asarray(X, np.float32), batch_size=batch_size).numpy()
 
 # %% ../nbs/08_audit.ipynb #cb76b65c
 def _label(eps) -> str: return "non-private" if eps is None else f"DP eps={eps:g}"
@@ -507,10 +506,9 @@ def public_backbone_features(records:Sequence, # UTD-MHAD (private) records
                              seed:int=0, # seed of the public pretraining
                             ) -> tuple:
     "(X, Xb): pooled features of a public-pretrained ST-GCN for `records`, standardised with public statistics (Xb None without bone_lengths)."
-    from prism.experiments import pretrain_public
     msr = load_msr_action3d(root)
     Xp = clip_tensors(msr)
-    backbone = pretrain_public({"public": {"name": "msr", "data": (Xp, np.array([r.label for r in msr]))}, "layout": "prism15"}, seed=seed)
+    backbone = pretrain_public(PublicData("msr", Xp, np.array([r.label for r in msr])), DEFAULT_CLIP, seed=seed)
     mu, sd = (s.numpy() for s in backbone.public_feature_stats)   # public statistics, computed once per backbone
     X = ((embed(backbone, clip_tensors(records)) - mu) / sd).astype(np.float32)
     Xb = None if bone_lengths is None else ((embed(backbone, clip_tensors(records, bone_lengths=bone_lengths)) - mu) / sd).astype(np.float32)
@@ -694,8 +692,7 @@ def embed(model:nn.Module, # a model with `features(x)` (`AuditMLP`, `STGCN_PRIS
           X:np.ndarray, # inputs
           batch_size:int=256) -> np.ndarray:
     "(N, feature_dim) penultimate-layer embeddings in eval mode (`prism.privacy.extract_features` on an array)."
-    X = np.asarray(X, np.float32)
-    return extract_features(model, make_loader(X, np.zeros(len(X), np.int64), batch_size))[0].numpy()
+    return run_model(model, np.asarray(X, np.float32), method="features", batch_size=batch_size).numpy()
 
 # %% ../nbs/08_audit.ipynb #90ee6e29
 def clip_tensors(records:Sequence, # `SkeletonRecord`s of one layout
@@ -706,7 +703,7 @@ def clip_tensors(records:Sequence, # `SkeletonRecord`s of one layout
                 ) -> np.ndarray:
     "(N, C, T, V) float32 ST-GCN inputs: `prism.benchmarks.clip_tensor` of every record, with the optional bone normalisation in between."
     f = None if bone_lengths is None else (lambda x, lay: normalize_bone_lengths(x, lay, bone_lengths))
-    return np.stack([clip_tensor(r, layout, spec, frames, transform=f) for r in records]).astype(np.float32)
+    return np.stack([clip_tensor(r, ClipSpec(layout, spec, frames), transform=f) for r in records]).astype(np.float32)
 
 # %% ../nbs/08_audit.ipynb #3babb1fe
 NCM_CONTROLS = ("none", "quarter noise", "replayable seed")
@@ -733,7 +730,6 @@ def audit_private_ncm(features:np.ndarray, # (N, F) public-backbone features of 
                       seed:int=0, # the run's published seed (what the replay attacker knows)
                      ) -> dict:
     "Audit `prism.experiments.fit_private_ncm` itself: canary unit vectors added to class sums by secret coins, many releases, a bound with its ceiling."
-    from prism.experiments import fit_private_ncm
     if control not in NCM_CONTROLS: raise ValueError(f"control must be one of {NCM_CONTROLS}, got {control!r}")
     attack = attack or ("replay" if control == "replayable seed" else "projection")
     if attack not in ("projection", "replay"): raise ValueError(f"attack must be 'projection' or 'replay', got {attack!r}")
@@ -758,10 +754,10 @@ def audit_private_ncm(features:np.ndarray, # (N, F) public-backbone features of 
                 cfg = create_privacy_config(None, delta, noise_multiplier=sigma, reproducible=cfg.reproducible)
             b = rng.random(K) < 0.5                     # an independent fair coin per canary
             X = np.concatenate([F.numpy(), Xc[b]]); Y = np.concatenate([y, np.flatnonzero(b)])
-            ledger = fit_private_ncm(model, {"train": (X, Y)}, cfg, seed=seed, public_stats=(mu, sd))["ledger"]
+            ledger = fit_private_ncm(model, X, Y, (mu, sd), cfg, seed=seed)["ledger"]
             C = model.head.weight.detach() * sd          # the released head: unit class means / sd
             if attack == "replay":                       # regenerate the release without any canary from the published seed
-                fit_private_ncm(twin, {"train": (F.numpy(), y)}, cfg, seed=seed, public_stats=(mu, sd))
+                fit_private_ncm(twin, F.numpy(), y, (mu, sd), cfg, seed=seed)
                 s = (C - twin.head.weight.detach() * sd).norm(dim=1)
             else: s = (C * u).sum(1)
             s_in.append(s[torch.as_tensor(b)].numpy()); s_out.append(s[torch.as_tensor(~b)].numpy())
@@ -822,21 +818,19 @@ def audit_private_head(features:np.ndarray, # (N, F) public-backbone features of
                        seed:int=0, # the run's seed (initialisation; noise and sampling are secret)
                       ) -> dict:
     "Audit `prism.experiments.fit_private_head` with the deployed hyper-parameters: Dirac gradient canaries, one-run (eps, delta) bound with its ceiling."
-    from prism.experiments import fit_private_head, DEFAULT_TRAIN
     if control not in NCM_CONTROLS: raise ValueError(f"control must be one of {NCM_CONTROLS}, got {control!r}")
     attack = attack or ("replay" if control == "replayable seed" else "white-box")
     if attack not in ("white-box", "replay"): raise ValueError(f"attack must be 'white-box' or 'replay', got {attack!r}")
-    d = DEFAULT_TRAIN["stgcn_ft"]
+    d = recipe("stgcn_ft")
     F = torch.as_tensor(np.asarray(features, np.float32)); y = np.asarray(labels, np.int64); K, D = num_classes, F.shape[1]
     mu, sd = (torch.zeros(D), torch.ones(D)) if public_stats is None else tuple(torch.as_tensor(s, dtype=torch.float32) for s in public_stats)
     m = min(canaries, K * D)
     Z = ((F - mu) / sd).double(); Y = torch.nn.functional.one_hot(torch.as_tensor(y), K).double()
-    q = 1 / math.ceil(len(y) / d["batch_size_dp"])        # Opacus: sample rate 1 / len(loader)
-    C = float(d["max_grad_norm"])
+    q = 1 / math.ceil(len(y) / d.batch_size_dp)        # Opacus: sample rate 1 / len(loader)
+    C = float(d.max_grad_norm)
     rng = secret_rng()
     cfg = create_privacy_config(epsilon, delta, max_grad_norm=C, reproducible=control == "replayable seed")   # PRV, secret randomness unless planted
-    train = lambda: fit_private_head(LinearProbe(D, K), {"train": (F.numpy(), y)}, cfg, lr=d["lr_dp"], epochs=d["epochs_dp"],
-                                     batch_size=d["batch_size_dp"], ema=d["ema"], seed=seed, views=d.get("views", 1), public_stats=(mu, sd))[1]
+    train = lambda: fit_private_head(LinearProbe(D, K), F.numpy(), y, (mu, sd), cfg, settings=d, seed=seed)[1]
     scores, inc_all, ledger = [], [], None
     for _ in range(runs):
         coords = rng.choice(K * D, m, replace=False); inc = rng.random(m) < 0.5

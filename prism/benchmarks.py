@@ -4,72 +4,22 @@
 
 # %% ../nbs/06_benchmarks.ipynb #736f459c
 from __future__ import annotations
-import datetime, json, math, os, platform, sys, tempfile, time
+import math, os, tempfile, time
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
+import matplotlib.pyplot as plt
+from safetensors.torch import save_file
 from sklearn.metrics import accuracy_score, cohen_kappa_score, confusion_matrix, precision_recall_fscore_support
-from .skeleton import to_common, orient_up
-from .kinematics import compute_channels
-from .pose import normalize_pose, atomic_write
+from .models import predict, count_parameters
+from .privacy import is_nonprivate
 
 # %% auto #0
-__all__ = ['METRICS', 'resample_frames', 'clip_tensor', 'clips_to_arrays', 'make_loader', 'classification_metrics', 'predict',
-           'measure_latency', 'throughput', 'model_size_bytes', 'count_parameters', 'ledger_columns',
-           'run_comprehensive_benchmark', 'aggregate_runs', 'plot_privacy_utility', 'plot_confusion', 'machine_info',
-           'stamp', 'write_json_atomic']
-
-# %% ../nbs/06_benchmarks.ipynb #0380a6fc
-def resample_frames(x:np.ndarray, # (T, ...) sequence
-                    frames:int, # frames wanted
-                   ) -> np.ndarray:
-    "Linear resampling of a (T, ...) sequence to `frames` frames along the first axis."
-    x = np.asarray(x)
-    if x.shape[0] < 1: raise ValueError("cannot resample an empty sequence (0 frames)")
-    if frames < 1: raise ValueError(f"frames must be >= 1, got {frames}")
-    src = np.linspace(0, x.shape[0] - 1, frames)
-    i0 = np.floor(src).astype(int); i1 = np.minimum(i0 + 1, x.shape[0] - 1)
-    w = (src - i0).reshape(-1, *([1] * (x.ndim - 1)))
-    return (1 - w) * x[i0] + w * x[i1]
-
-def clip_tensor(rec, # a `prism.data.SkeletonRecord`
-                layout:str="prism15", # layout the model works in
-                spec:str="pos+vel+bone", # kinematic channels (`prism.kinematics`)
-                frames:int=32, # frames per clip after resampling
-                transform:Callable|None=None, # f(x, layout) -> x on the normalised (T, V, 3+) pose in the record's own layout (e.g. `prism.audit.normalize_bone_lengths`)
-               ) -> np.ndarray:
-    "(C, T, V) float32 model input of one record: y-up, normalised pose -> `layout` -> `frames` frames -> `spec` channels."
-    x = normalize_pose(orient_up(rec.joints, rec.layout), rec.layout, center="first", scale=True, rotate=False)
-    if transform is not None: x = transform(x, rec.layout)
-    if layout != rec.layout: x = to_common(x, rec.layout, layout)
-    x = resample_frames(x.astype(np.float64), frames)
-    return compute_channels(x, layout, spec).transpose(2, 0, 1).astype(np.float32)
-
-def clips_to_arrays(records:Sequence, # `SkeletonRecord`s
-                    layout:str="prism15", # layout the model works in
-                    spec:str="pos+vel+bone", # kinematic channels
-                    frames:int=32, # frames per clip
-                   ) -> tuple:
-    "(X, y): stacked (N, C, T, V) float32 inputs and int64 labels of `records`."
-    if len(records) == 0: raise ValueError("no records to convert (empty list)")
-    X = np.stack([clip_tensor(r, layout, spec, frames) for r in records])
-    return X, np.array([r.label for r in records], dtype=np.int64)
-
-def make_loader(X:np.ndarray, # (N, C, T, V) inputs
-                y:np.ndarray, # (N,) labels
-                batch_size:int=64, # clips per batch
-                shuffle:bool=False, # reshuffle every epoch (seeded)
-                seed:int=0, # seed of the shuffling
-               ) -> DataLoader:
-    "A `DataLoader` of (x, y) tensor batches, single process, seeded."
-    if len(X) != len(y): raise ValueError(f"X has {len(X)} clips but y has {len(y)} labels")
-    g = torch.Generator().manual_seed(seed)
-    return DataLoader(TensorDataset(torch.as_tensor(X, dtype=torch.float32), torch.as_tensor(y, dtype=torch.long)),
-                      batch_size=batch_size, shuffle=shuffle, generator=g, num_workers=0)
+__all__ = ['METRICS', 'classification_metrics', 'measure_latency', 'throughput', 'model_size_bytes', 'ledger_columns',
+           'run_comprehensive_benchmark', 'aggregate_runs', 'plot_privacy_utility', 'plot_confusion']
 
 # %% ../nbs/06_benchmarks.ipynb #e4e10909
 METRICS = ("accuracy", "f1_macro", "precision_macro", "recall_macro", "kappa")
@@ -87,21 +37,6 @@ def classification_metrics(y_true:Sequence, # true class indices
     kappa = cohen_kappa_score(y_true, y_pred, labels=labels) if len(np.union1d(y_true, y_pred)) > 1 else float(np.all(y_true == y_pred))
     return {"accuracy": float(accuracy_score(y_true, y_pred)), "f1_macro": float(f), "precision_macro": float(p),
             "recall_macro": float(r), "kappa": float(kappa), "n": int(len(y_true))}
-
-@torch.no_grad()
-def predict(model:Callable, # an `nn.Module` or any callable mapping an (N, C, T, V) tensor to logits
-            loader:Iterable, # (x, y) batches
-           ) -> tuple:
-    "(y_true, y_pred) numpy arrays of `model` over `loader`, in eval mode, in loader order."
-    was = getattr(model, "training", None)
-    if isinstance(model, nn.Module): model.eval()
-    ys, ps = [], []
-    for x, yb in loader:
-        out = model(torch.as_tensor(x, dtype=torch.float32))
-        ps.append(np.asarray(out.argmax(1) if torch.is_tensor(out) else np.argmax(out, 1))); ys.append(np.asarray(yb))
-    if isinstance(model, nn.Module) and was: model.train()
-    if not ys: raise ValueError("the loader yielded no batches")
-    return np.concatenate(ys), np.concatenate(ps)
 
 # %% ../nbs/06_benchmarks.ipynb #5224d8cf
 def measure_latency(model:Callable, # `nn.Module` or callable taking `example`
@@ -152,7 +87,6 @@ def model_size_bytes(model, # `nn.Module`, a file path, or an object with a `pat
         if not p.is_file(): raise FileNotFoundError(f"no model file at {p}")
         return p.stat().st_size
     if not isinstance(model, nn.Module): raise TypeError(f"cannot size a {type(model).__name__}: pass an nn.Module or a file path")
-    from safetensors.torch import save_file
     sd = model.state_dict()
     with tempfile.TemporaryDirectory() as d:
         f = Path(d) / "weights"
@@ -161,10 +95,6 @@ def model_size_bytes(model, # `nn.Module`, a file path, or an object with a `pat
         else:  # packed int8 weights and scripted modules: torch's own format, only to count bytes
             torch.save(sd if not isinstance(model, torch.jit.ScriptModule) else model, f)
         return f.stat().st_size
-
-def count_parameters(model) -> int|None:
-    "Number of parameters of an `nn.Module` (None for other callables such as ONNX sessions)."
-    return int(sum(p.numel() for p in model.parameters())) if isinstance(model, nn.Module) else None
 
 # %% ../nbs/06_benchmarks.ipynb #ef195127
 def ledger_columns(ledger:dict|None, # a privacy ledger (`prism.privacy.privacy_ledger`), a target dict, or None
@@ -215,11 +145,12 @@ def run_comprehensive_benchmark(models, # {name: model} or {name: (model, ledger
     allx = torch.cat(xs)
     one = allx[:1].clone()
     batch = allx[torch.arange(batch_size) % len(allx)].clone()  # same clips for every model (repeated if the set is small)
+    y_true = np.concatenate([np.asarray(b[1]) for b in loader])
     rows = []
     for name, (model, ledger) in entries.items():
         k = num_classes or getattr(model, "num_classes", None)
         try:
-            y_true, y_pred = predict(model, loader)
+            y_pred = predict(model, loader)
         except Exception as e:
             raise ValueError(f"model {name!r} failed on the test batches of shape {tuple(allx.shape[1:])}: {e}") from e
         lat = measure_latency(model, one, warmup=warmup, reps=reps, threads=threads)
@@ -232,9 +163,6 @@ def run_comprehensive_benchmark(models, # {name: model} or {name: (model, ledger
     return pd.DataFrame(rows).set_index("model")
 
 # %% ../nbs/06_benchmarks.ipynb #993c3def
-def _is_nodp(e) -> bool:
-    return e is None or (isinstance(e, str) and e.lower() in ("none", "inf", "no dp")) or (isinstance(e, (int, float)) and not math.isfinite(e))
-
 def aggregate_runs(runs:pd.DataFrame, # one row per run: `group` columns, epsilon, seed and metric columns
                    metric:str="accuracy", # column to aggregate
                    group:Sequence=("dataset", "model"), # columns that identify a curve
@@ -242,7 +170,7 @@ def aggregate_runs(runs:pd.DataFrame, # one row per run: `group` columns, epsilo
     "Mean, std and count of `metric` per curve and epsilon ('none' for non-private runs)."
     if metric not in runs: raise ValueError(f"no column {metric!r} in the runs (columns: {list(runs.columns)})")
     df = runs.copy()
-    df["epsilon"] = [ "none" if _is_nodp(e) else float(e) for e in df["epsilon"]]
+    df["epsilon"] = [ "none" if is_nonprivate(e) else float(e) for e in df["epsilon"]]
     group = [g for g in group if g in df.columns]
     out = df.groupby(group + ["epsilon"], sort=False)[metric].agg(["mean", "std", "count"]).reset_index()
     out["std"] = out["std"].fillna(0.0)
@@ -256,7 +184,6 @@ def plot_privacy_utility(runs:pd.DataFrame, # one row per run (see `aggregate_ru
                          title:str|None=None, # axes title
                         ):
     "Mean +- std of `metric` against epsilon (log axis), with non-private runs as a separate 'no DP' point and line."
-    import matplotlib.pyplot as plt
     agg = aggregate_runs(runs, metric, group=[hue])
     if ax is None: _, ax = plt.subplots(figsize=(6, 3.8))
     eps = sorted({e for e in agg.epsilon if e != "none"})
@@ -284,7 +211,6 @@ def plot_confusion(y_true:Sequence, # true classes
                    title:str|None=None, # axes title
                   ):
     "Confusion matrix (scikit-learn) as a heat map, rows = true class."
-    import matplotlib.pyplot as plt
     k = len(class_names) if class_names is not None else int(max(np.max(y_true), np.max(y_pred))) + 1
     cm = confusion_matrix(y_true, y_pred, labels=np.arange(k)).astype(float)
     if normalize: cm = cm / np.maximum(cm.sum(1, keepdims=True), 1)
@@ -297,24 +223,3 @@ def plot_confusion(y_true:Sequence, # true classes
     if title: ax.set_title(title, fontsize=9)
     plt.colorbar(im, ax=ax, fraction=0.046)
     return ax
-
-# %% ../nbs/06_benchmarks.ipynb #744ff707
-def machine_info() -> dict:
-    "Where a number was measured: cores, torch threads, platform, versions."
-    import prism
-    return {"cpu_cores": os.cpu_count(), "torch_threads": torch.get_num_threads(), "platform": platform.platform(),
-            "processor": platform.processor(), "python": platform.python_version(), "torch": torch.__version__,
-            "prism": prism.__version__, "load_average_1min": os.getloadavg()[0]}  # > cores: the machine was shared
-
-def stamp(command:str|None=None) -> dict:
-    "Command line, machine and UTC date for a results file."
-    return {"command": command or " ".join([Path(sys.argv[0]).name] + sys.argv[1:]), "machine": machine_info(),
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
-
-def write_json_atomic(path:str|Path, # destination
-                      obj:dict, # JSON-serialisable content (numpy scalars are converted)
-                     ) -> Path:
-    "Write JSON atomically (`prism.pose.atomic_write`)."
-    text = json.dumps(obj, indent=1, default=lambda o: o.item() if hasattr(o, "item") else str(o))   # fails before any file is touched
-    return atomic_write(path, lambda tmp: Path(tmp).write_text(text))
-

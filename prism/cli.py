@@ -60,13 +60,14 @@ def _epsilon(v:str):
 
 def cmd_train(args:argparse.Namespace) -> int:
     "Train one model on a dataset's standard protocol, privately or not, and report test metrics and the ledger."
-    from prism.experiments import load_protocol, run_experiment
+    from prism.experiments import load_protocol, run_experiment, recipe
     if args.reproducible and args.checkpoint:
         raise UserError("--reproducible runs are NOT private (their noise can be replayed from the seed): they cannot be saved "
                         "to the model zoo; drop --checkpoint or --reproducible")
+    settings = recipe(args.model, epochs=args.epochs, max_grad_norm=args.clip)
     data = load_protocol(args.dataset, root=args.data)
-    r = run_experiment(data, args.dataset, args.model, args.epsilon, args.seed, epochs=args.epochs, delta=args.delta,
-                       max_grad_norm=args.clip, out_dir=args.out, checkpoint=args.checkpoint, unit=args.unit,
+    r = run_experiment(data, args.model, args.epsilon, args.seed, settings, delta=args.delta,
+                       out_dir=args.out, checkpoint=args.checkpoint, unit=args.unit,
                        reproducible=args.reproducible,
                        command="prism " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("prism") else None)
     print(f"{args.dataset} {args.model} ({'non-private' if args.epsilon is None else f'DP target epsilon {args.epsilon:g}'}, seed {args.seed}): "
@@ -81,9 +82,10 @@ def cmd_train(args:argparse.Namespace) -> int:
 def cmd_benchmark(args:argparse.Namespace) -> int:
     "Run (or resume) the privacy-utility sweep on one dataset and print mean +- std per setting."
     from prism.benchmarks import aggregate_runs
-    from prism.experiments import privacy_utility_sweep
+    from prism.experiments import privacy_utility_sweep, recipe
     runs = privacy_utility_sweep(args.dataset, epsilons=args.epsilons, seeds=args.seeds, model_kinds=args.models,
-                                 out_dir=args.out, root=args.data, epochs=args.epochs, progress=not args.quiet,
+                                 out_dir=args.out, root=args.data, settings={k: recipe(k, epochs=args.epochs) for k in args.models},
+                                 progress=not args.quiet,
                                  command="prism " + " ".join(sys.argv[1:]))
     print(aggregate_runs(runs).to_string())
     return 0
@@ -92,7 +94,7 @@ def cmd_reproduce(args:argparse.Namespace) -> int:
     "Run the benchmark suite on the real data and write results/ (tables, plots, checkpoints)."
     import pandas as pd
     from prism.experiments import reproduce
-    res = reproduce(quick=not args.full, out=args.out, root=args.data, command="prism " + " ".join(sys.argv[1:]),
+    res = reproduce(args.out, quick=not args.full, root=args.data, command="prism " + " ".join(sys.argv[1:]),
                     datasets=args.datasets, seeds=args.seeds, model_kinds=args.models, threads=args.threads)
     u = res["utility"]
     print("\nUtility (test split; mean +- std over seeds; epsilon per training clip, delta 1e-5):")
@@ -111,19 +113,19 @@ def cmd_reproduce(args:argparse.Namespace) -> int:
 
 def cmd_export(args:argparse.Namespace) -> int:
     "Quantise and export a checkpoint; print the table of forms (accuracy, latency, size) measured in one run."
-    from prism.optimization import load_checkpoint, optimize_model
-    from prism.benchmarks import make_loader
+    from prism.optimization import optimize_model
+    from prism.checkpoint import load_checkpoint, check_publishable
+    from prism.clip import ClipSpec, make_loader
     from prism.experiments import load_protocol
-    from prism.optimization import check_publishable
     model, card = load_checkpoint(args.checkpoint)
     try: check_publishable(card)
     except ValueError as e: raise UserError(str(e))
-    data = load_protocol(card["dataset"], root=args.data, layout=card["layout"], spec=card["spec"], frames=card["frames"])
-    (xtr, ytr), (xte, yte) = data["train"], data["test"]
+    data = load_protocol(card["dataset"], root=args.data, clip=ClipSpec(card["layout"], card["spec"], card["frames"]))
+    (xtr, ytr), (xte, yte) = data.train, data.test
     # int8 ranges fitted to private clips would be a release outside the guarantee: a private model is calibrated on public clips only
     private = card.get("epsilon") is not None
-    calib = data["public"]["data"] if private else (xtr, ytr)
-    print(f"int8 calibration on {'public clips of ' + data['public']['name'] if private else 'the training clips (the model is not private)'}")
+    calib = (data.public.X, data.public.y) if private else (xtr, ytr)
+    print(f"int8 calibration on {'public clips of ' + data.public.name if private else 'the training clips (the model is not private)'}")
     res = optimize_model(model, make_loader(*calib, 64), make_loader(xte, yte, 64), model_name=Path(args.checkpoint).name,
                          out_dir=args.out, threads=args.threads, command="prism " + " ".join(sys.argv[1:]))
     print(res["table"].to_string()); print(f"recommended: {res['recommended']}")
@@ -387,7 +389,8 @@ def make_parser() -> argparse.ArgumentParser:
     r.add_argument("--seeds", type=int, nargs="+", default=None, help="override the seeds (default: 0; --full: 0 1 2); finished runs are reused")
     r.add_argument("--models", nargs="+", choices=KINDS, default=None, help="override the model kinds (default: stgcn stgcn_ft; --full: all four)")
     r.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
-    r.add_argument("--out", metavar="DIR", default="results")
+    r.add_argument("--out", metavar="DIR", default="prism-output",
+                   help="output folder (default: prism-output); the committed tables are regenerated only with --full --out results")
     r.set_defaults(fn=cmd_reproduce)
 
     x = sub.add_parser("export", help="int8 quantisation, TorchScript and ONNX export of a checkpoint, measured",

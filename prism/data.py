@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_data.ipynb #891fac9a
 from __future__ import annotations
-import hashlib, json, os, re, shutil, tarfile, tempfile, urllib.request, warnings, zipfile
+import io, json, os, re, shutil, tarfile, tempfile, urllib.request, warnings, zipfile
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
@@ -12,14 +12,16 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 import scipy.io as sio
-import torch
+import matplotlib.pyplot as plt
+from .io import atomic_write, atomic_write_bytes, file_hash
+from .skeleton import LAYOUTS, Layout, get_layout
 
 # %% auto #0
-__all__ = ['DATA_ENV', 'DATA_HELP', 'UTD_ACTIONS', 'UTD_TRAIN_SUBJECTS', 'MSR_TRAIN_SUBJECTS', 'DATASETS', 'get_data_root',
-           'SkeletonRecord', 'Records', 'read_utd_mhad_file', 'load_utd_mhad', 'read_msr_file', 'msr_action_names',
-           'load_msr_action3d', 'joint_index', 'cross_subject_split', 'utd_cross_subject', 'msr_cross_subject',
-           'msr_action_sets', 'msr_action_set', 'validation_split', 'load_skeleton_datasets', 'plot_sequence',
-           'save_generic', 'load_generic', 'download', 'resample_times', 'resample', 'Augment', 'PRISMDataset']
+__all__ = ['DATA_ENV', 'DATA_HELP', 'MIN_CLIP_FRAMES', 'UTD_ACTIONS', 'UTD_TRAIN_SUBJECTS', 'MSR_TRAIN_SUBJECTS', 'DOWNLOADS',
+           'get_data_root', 'SkeletonRecord', 'check_clip_length', 'Records', 'read_utd_mhad_file', 'load_utd_mhad',
+           'read_msr_file', 'msr_action_names', 'load_msr_action3d', 'joint_index', 'cross_subject_split',
+           'utd_cross_subject', 'msr_cross_subject', 'msr_action_sets', 'msr_action_set', 'validation_split',
+           'load_skeleton_datasets', 'plot_sequence', 'save_generic', 'load_generic', 'download']
 
 # %% ../nbs/03_data.ipynb #519ae312
 DATA_ENV = "PRISM_DATA"
@@ -80,6 +82,17 @@ class SkeletonRecord:
     def __repr__(self):
         return (f"SkeletonRecord({self.dataset}: {self.action!r} (label {self.label}), subject {self.subject}, "
                 f"trial {self.trial}, {self.num_frames} frames x {self.num_joints} joints [{self.layout}], {self.source})")
+
+# %% ../nbs/03_data.ipynb #8753f047
+MIN_CLIP_FRAMES = 2 # the fewest frames a clip may have, everywhere in PRISM
+
+def check_clip_length(frames:int, # frames in the clip
+                      source:str, # the clip's file (named in the error)
+                     ) -> None:
+    "Raise a ValueError naming `source` when a clip has fewer than `MIN_CLIP_FRAMES` frames."
+    if frames < MIN_CLIP_FRAMES:
+        raise ValueError(f"{source}: {frames} frame(s); a clip needs at least {MIN_CLIP_FRAMES} frames (PRISM's one rule: "
+                         "velocity and resampling need motion)")
 
 # %% ../nbs/03_data.ipynb #8ed45ae0
 class Records(list):
@@ -223,7 +236,6 @@ def load_msr_action3d(root:str|Path|None=None, # data root (holds `msr_action3d/
 # %% ../nbs/03_data.ipynb #0adb6db5
 def joint_index(layout:str, name:str) -> int:
     "Index of joint `name` in `layout` (from `prism.skeleton`)."
-    from prism.skeleton import get_layout
     return get_layout(layout).index(name)
 
 # %% ../nbs/03_data.ipynb #7a4f1a33
@@ -311,8 +323,6 @@ def plot_sequence(rec:SkeletonRecord, # the sequence to draw
                   n_frames:int=5,     # how many evenly spaced frames to draw
                   ax=None):
     "Draw `n_frames` evenly spaced frames of a sequence as the camera saw them, with the layout's bones."
-    import matplotlib.pyplot as plt
-    from prism.skeleton import get_layout
     lay = get_layout(rec.layout)
     if ax is None: _, ax = plt.subplots(figsize=(2.2 * n_frames, 3))
     idx = np.linspace(0, rec.num_frames - 1, n_frames).round().astype(int)
@@ -332,11 +342,9 @@ def plot_sequence(rec:SkeletonRecord, # the sequence to draw
 # %% ../nbs/03_data.ipynb #614b455f
 def _atomic_write_bytes(path:Path, data:bytes):
     "Write `data` to `path` atomically (`prism.pose.atomic_write`): a crash leaves no half file."
-    from prism.pose import atomic_write
     return atomic_write(path, lambda tmp: Path(tmp).write_bytes(data))
 
 def _npz_bytes(**arrays) -> bytes:
-    import io
     buf = io.BytesIO(); np.savez_compressed(buf, **arrays); return buf.getvalue()
 
 def save_generic(records:Sequence,   # records to write
@@ -345,7 +353,6 @@ def save_generic(records:Sequence,   # records to write
                  layout:dict|None=None, # full layout description {name, joints, edges, center}; None: the records' registered layout
                 ) -> Path:
     "Write records in PRISM's generic format: one `.npz` per sequence plus `dataset.json`."
-    from prism.skeleton import get_layout
     if not len(records): raise ValueError("no records to save")
     folder = Path(folder)
     layouts = {r.layout for r in records}
@@ -369,7 +376,6 @@ def save_generic(records:Sequence,   # records to write
 # %% ../nbs/03_data.ipynb #c9c7d711
 def _layout_from_json(d:dict):
     "The layout a `dataset.json` describes, registered in `prism.skeleton.LAYOUTS` when new."
-    from prism.skeleton import LAYOUTS, Layout, get_layout
     if isinstance(d, str): return get_layout(d)
     for k in ("name", "joints", "edges"):
         if k not in d: raise ValueError(f"dataset.json layout lacks {k!r} (needs name, joints, edges, center)")
@@ -412,30 +418,24 @@ def load_generic(folder:str|Path, # a folder written by `save_generic` (or by ha
     return _load_files(files, read, on_error, f"generic dataset {folder.name}")
 
 # %% ../nbs/03_data.ipynb #cba516a2
-DATASETS = {
+DOWNLOADS = {
     "utd_mhad": dict(url="https://www.utdallas.edu/~kehtar/UTD-MAD/Skeleton.zip", subdir="utd_mhad",
                      sha256=None,  # not recorded yet: this was written offline; `download` prints the hash it sees
                      homepage="https://personal.utdallas.edu/~kehtar/UTD-MHAD.html"),
 }
 
-def _sha256(path:Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""): h.update(chunk)
-    return h.hexdigest()
-
-def download(name_or_url:str,           # a key of `DATASETS` or an archive URL (http(s):// or file://)
+def download(name_or_url:str,           # a key of `DOWNLOADS` or an archive URL (http(s):// or file://)
              root:str|Path|None=None,   # data root to extract into; None reads `PRISM_DATA`
              sha256:str|None=None,      # expected SHA-256 of the archive (overrides the registry's)
              subdir:str|None=None,      # folder under root to extract into
              force:bool=False,          # download again even if already installed
             ) -> Path:
     "Download and extract a dataset archive into the data root, once."
-    if name_or_url in DATASETS:
-        spec = DATASETS[name_or_url]; url = spec["url"]
+    if name_or_url in DOWNLOADS:
+        spec = DOWNLOADS[name_or_url]; url = spec["url"]
         sha256 = sha256 or spec["sha256"]; subdir = subdir or spec["subdir"]
     elif re.match(r"^(https?|file)://", name_or_url): url = name_or_url
-    else: raise ValueError(f"unknown dataset {name_or_url!r}; known: {sorted(DATASETS)}, or give an http(s):// or file:// URL")
+    else: raise ValueError(f"unknown dataset {name_or_url!r}; known: {sorted(DOWNLOADS)}, or give an http(s):// or file:// URL")
     if root is None and not os.environ.get(DATA_ENV): raise FileNotFoundError(f"Give root=... or set {DATA_ENV} to say where the data should go.")
     root = Path(root if root is not None else os.environ[DATA_ENV]).expanduser()
     dest = root/(subdir or Path(urllib.request.url2pathname(url.split("/")[-1])).stem)
@@ -449,7 +449,7 @@ def download(name_or_url:str,           # a key of `DATASETS` or an archive URL 
         try:
             with urllib.request.urlopen(url, timeout=60) as r, open(tmp, "wb") as f: shutil.copyfileobj(r, f)
         except Exception as e: raise ConnectionError(f"could not download {url}: {e}") from None
-        got = _sha256(Path(tmp))
+        got = file_hash(Path(tmp))
         if sha256 and got != sha256: raise ValueError(f"checksum mismatch for {url}: expected {sha256}, got {got}")
         if not sha256: warnings.warn(f"no checksum recorded for {url}; its SHA-256 is {got}")
         if zipfile.is_zipfile(tmp):
@@ -467,154 +467,3 @@ def download(name_or_url:str,           # a key of `DATASETS` or an archive URL 
     finally:
         if os.path.exists(tmp): os.unlink(tmp)
         if tmpdir.exists(): shutil.rmtree(tmpdir)
-
-# %% ../nbs/03_data.ipynb #0406c860
-def resample_times(T:int, # frames in the source clip
-                   length:int, # frames wanted
-                   rng:np.random.Generator|None=None, # None: uniform (evaluation); else random crop + jittered sampling
-                   crop:tuple[float,float]=(0.8, 1.0), # range of the fraction of the clip kept by the random crop
-                  ) -> np.ndarray:
-    "(length,) increasing fractional frame times in [0, T-1] at which to sample a clip."
-    if T < 2: raise ValueError(f"a clip needs at least 2 frames to be resampled, got {T}")
-    if length < 1: raise ValueError(f"sequence_length must be >= 1, got {length}")
-    if rng is None: return np.linspace(0., T - 1, length)
-    lo, hi = crop
-    if not 0 < lo <= hi <= 1: raise ValueError(f"crop must satisfy 0 < low <= high <= 1, got {crop}")
-    span = (T - 1) * rng.uniform(lo, hi)                      # length of the kept window, in frames
-    start = rng.uniform(0., T - 1 - span)
-    u = (np.arange(length) + rng.uniform(0., 1., length)) / length   # one random point in each of `length` segments
-    return start + span * (u - u[0]) / max(u[-1] - u[0], 1e-9)       # stretch so the window's ends are used
-
-def resample(x:np.ndarray, # (T, V, C) clip
-             times:np.ndarray, # (L,) fractional frame times from `resample_times`
-            ) -> np.ndarray:
-    "(L, V, C) clip linearly interpolated at `times`: no padding, no repeated frames."
-    t0 = np.clip(np.floor(times).astype(int), 0, len(x) - 1)
-    t1 = np.minimum(t0 + 1, len(x) - 1)
-    w = (times - t0)[:, None, None].astype(x.dtype)
-    return (1 - w) * x[t0] + w * x[t1]
-
-# %% ../nbs/03_data.ipynb #701609d5
-@dataclass
-class Augment:
-    "Label-preserving training augmentation of a normalised, y-up clip."
-    rotate_deg:float=30. # rotation about the vertical (y) axis, uniform in [-rotate_deg, rotate_deg]
-    scale:tuple[float,float]=(0.9, 1.1) # isotropic scale factor range
-    jitter:float=0.01 # std of Gaussian noise added to every joint (units of the normalised clip, i.e. torso lengths)
-    crop:tuple[float,float]=(0.8, 1.0) # fraction of the clip kept by the random temporal crop
-
-    def __call__(self, x:np.ndarray, # (T, V, 3) positions, y up
-                 rng:np.random.Generator) -> np.ndarray:
-        "Rotated, scaled and jittered copy of `x`."
-        a = np.radians(rng.uniform(-self.rotate_deg, self.rotate_deg))
-        c, s = np.cos(a), np.sin(a)
-        R = np.array([[c, 0., s], [0., 1., 0.], [-s, 0., c]], dtype=np.float32)
-        y = (x @ R.T) * np.float32(rng.uniform(*self.scale))
-        if self.jitter > 0: y = y + rng.normal(0., self.jitter, y.shape).astype(np.float32)
-        return y.astype(np.float32)
-
-# %% ../nbs/03_data.ipynb #d5ed322b
-class PRISMDataset(torch.utils.data.Dataset):
-    "Skeleton records as float32 (C, T, V) tensors and integer labels, ready for ST-GCN / LSTM models."
-    def __init__(self, records_or_root:Sequence|str|Path, # `SkeletonRecord`s, or a data root / generic-format folder
-                 use_kinematics:bool=True, # compute `channels`; False: normalised positions only ("pos")
-                 sequence_length:int=30, # frames per item after resampling
-                 layout:str|None='prism15', # target layout (records are mapped with `to_common`); None keeps the source layout
-                 channels:str='pos+vel', # channel spec (prism.kinematics) when `use_kinematics`
-                 train:bool=False, # random crop, jittered sampling and augmentation; False: uniform sampling, no augmentation
-                 augment:Augment|None=None, # training augmentation (default `Augment()`); ignored when `train=False`
-                 seed:int=0, # seed of the training randomness (item i in epoch e always gets the same draw)
-                 dataset:str|None=None, # with a root: "utd_mhad", "msr_action3d" or "jhmdb"
-                 normalize:dict|None=None, # keyword arguments for `prism.pose.normalize_pose` (default: centre on the first frame's hips, scale by torso)
-                ):
-        if isinstance(records_or_root, (str, Path)): records = _records_from_root(records_or_root, dataset)
-        else: records = list(records_or_root)
-        if not records: raise ValueError("PRISMDataset: no records given")
-        bad = [type(r).__name__ for r in records if not all(hasattr(r, a) for a in ('joints', 'label', 'layout', 'source'))]
-        if bad: raise TypeError(f"PRISMDataset: expected SkeletonRecord items, got {bad[0]}")
-        if sequence_length < 2: raise ValueError(f"sequence_length must be >= 2, got {sequence_length}")
-        from prism.skeleton import get_layout
-        from prism.kinematics import parse_channels, num_channels
-        self.spec = '+'.join(parse_channels(channels)) if use_kinematics else 'pos'
-        src_layouts = sorted({r.layout for r in records})
-        if layout is None and len(src_layouts) > 1:
-            raise ValueError(f"records come in several layouts {src_layouts}; pass a common target layout, e.g. layout='prism15'")
-        self.layout = get_layout(layout if layout is not None else src_layouts[0])
-        datasets = sorted({r.dataset for r in records})
-        if len(datasets) > 1:
-            raise ValueError(f"records come from several datasets {datasets} whose label indices clash; "
-                             "build one PRISMDataset per dataset or relabel the records first")
-        self.records, self.sequence_length, self.train, self.seed, self.epoch = records, sequence_length, train, seed, 0
-        self.augment = (augment or Augment()) if train else None
-        self.normalize = dict(center='first', scale=True, rotate=False, fill_gaps=True) | (normalize or {})
-        self.clips = [self._prepare(r) for r in records]
-        self.in_channels = num_channels(self.spec)
-
-    def _prepare(self, r:SkeletonRecord) -> np.ndarray:
-        "Source joints -> y-up, normalised, mapped to the target layout: (T, V, 3) float32."
-        from prism.skeleton import orient_up, to_common
-        from prism.pose import normalize_pose
-        if r.num_frames < 2: raise ValueError(f"{r.source}: {r.num_frames} frame(s); PRISMDataset needs at least 2 per sequence")
-        try:
-            x = orient_up(r.joints, r.layout)
-            with warnings.catch_warnings():
-                warnings.simplefilter('ignore', RuntimeWarning)
-                x = normalize_pose(x, r.layout, **self.normalize)[..., :3]
-            x = to_common(x, r.layout, self.layout)
-        except ValueError as e: raise ValueError(f"{r.source}: {e}") from None
-        lost = [self.layout.joints[v] for v in np.flatnonzero(np.isnan(x).all(axis=(0, 2)))]
-        if lost: raise ValueError(f"{r.source}: joints {lost} of layout {self.layout.name!r} are missing (NaN) in every frame")
-        return np.ascontiguousarray(x, dtype=np.float32)
-
-    def __len__(self) -> int: return len(self.records)
-    def set_epoch(self, epoch:int):
-        "Change the training draws (crop, sampling, augmentation) for a new epoch."
-        self.epoch = int(epoch)
-
-    def clip(self, i:int) -> np.ndarray:
-        "(sequence_length, V, 3) positions of item `i` after resampling (and augmentation when training)."
-        x = self.clips[i]
-        rng = np.random.default_rng([self.seed, self.epoch, i]) if self.train else None
-        crop = self.augment.crop if self.train else (1., 1.)
-        x = resample(x, resample_times(len(x), self.sequence_length, rng, crop))
-        return self.augment(x, rng) if self.train else x
-
-    def __getitem__(self, i:int) -> tuple[torch.Tensor, int]:
-        "(C, T, V) float32 tensor and the integer label of item `i`."
-        from prism.kinematics import compute_channels
-        if not -len(self) <= i < len(self): raise IndexError(f"index {i} out of range for PRISMDataset of {len(self)} items")
-        i = i % len(self)
-        ch = compute_channels(self.clip(i), self.layout, self.spec)
-        return torch.from_numpy(np.ascontiguousarray(ch.transpose(2, 0, 1))), int(self.records[i].label)
-
-    @property
-    def labels(self) -> np.ndarray:
-        "(N,) integer labels."
-        return np.array([r.label for r in self.records])
-    @property
-    def classes(self) -> list[str]:
-        "Action names indexed by label (None for labels absent from these records)."
-        names = {r.label: r.action for r in self.records}
-        return [names.get(k) for k in range(max(names) + 1)]
-    @property
-    def num_classes(self) -> int: return int(self.labels.max()) + 1
-    @property
-    def num_joints(self) -> int: return self.layout.num_joints
-    @property
-    def shape(self) -> tuple: return (self.in_channels, self.sequence_length, self.num_joints)
-    def __repr__(self):
-        return (f"PRISMDataset({len(self)} items from {self.records[0].dataset}, layout {self.layout.name!r}, "
-                f"channels {self.spec!r}, item shape (C, T, V) = {self.shape}, {'train' if self.train else 'eval'})")
-
-def _records_from_root(root:str|Path, dataset:str|None) -> list:
-    "Load the records of `dataset` under `root` (or a generic-format folder)."
-    root = Path(root)
-    if (root/'dataset.json').exists(): return load_generic(root)
-    loaders = {'utd_mhad': load_utd_mhad, 'msr_action3d': load_msr_action3d}
-    if dataset == 'jhmdb':
-        from prism.pose import load_jhmdb
-        return load_jhmdb(root)
-    if dataset not in loaders:
-        raise ValueError(f"with a root, say which dataset to load: dataset= one of {sorted(loaders) + ['jhmdb']} "
-                         f"(got {dataset!r}), or pass a folder in the generic format (with dataset.json)")
-    return loaders[dataset](root)

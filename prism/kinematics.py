@@ -10,7 +10,8 @@ from .skeleton import Layout, get_layout, check_sequence
 
 # %% auto #0
 __all__ = ['CHANNEL_WIDTHS', 'MIN_FRAMES', 'parse_channels', 'num_channels', 'channel_slices', 'time_diff', 'bone_vectors',
-           'angle_triplets', 'joint_angles', 'compute_channels', 'frame_size']
+           'angle_triplets', 'joint_angles', 'compute_channels', 'longest_gap', 'GapWarning', 'fill_gaps', 'frame_mask',
+           'torso_length', 'shoulder_yaw', 'normalize_pose', 'frame_size']
 
 # %% ../nbs/02_kinematics.ipynb #3e64dacb
 CHANNEL_WIDTHS: dict[str, int] = {'pos': 3, 'vel': 3, 'acc': 3, 'bone': 3, 'angle': 1}
@@ -119,6 +120,120 @@ def compute_channels(x:np.ndarray, # (T, V, 3+) joint positions; NaN marks missi
     out = np.concatenate(parts, axis=-1)
     if fill is not None: out = np.nan_to_num(out, nan=fill)
     return out.astype(np.float32)
+
+# %% ../nbs/02_kinematics.ipynb #4df984a9
+def longest_gap(found:np.ndarray # (T,) bool, True where the frame is valid
+               ) -> int:
+    "Length of the longest run of missing (False) frames, edges included."
+    best = run = 0
+    for f in np.asarray(found, bool):
+        run = 0 if f else run + 1
+        best = max(best, run)
+    return best
+
+# %% ../nbs/02_kinematics.ipynb #49c68212
+class GapWarning(UserWarning):
+    "A sequence has a run of missing frames longer than the allowed gap; the filled values there are guesses."
+
+def fill_gaps(x:np.ndarray # (T, V, C) values with NaN where missing
+             ) -> np.ndarray:
+    "Fill NaN over time per joint and channel: linear between valid frames, held at the edges."
+    x = np.asarray(x, np.float32)
+    if x.ndim != 3: raise ValueError(f"fill_gaps expects a (T, V, C) array, got shape {x.shape}")
+    out = x.copy()
+    miss = np.isnan(out)
+    if not miss.any(): return out
+    if miss.all(): raise ValueError(f"cannot fill gaps: every value of the {x.shape} array is missing (no person in any frame)")
+    t = np.arange(x.shape[0])
+    for v in range(x.shape[1]):
+        for c in range(x.shape[2]):
+            m = miss[:, v, c]
+            if not m.any(): continue
+            if m.all(): continue  # this joint is never seen; left NaN for the caller to decide
+            out[m, v, c] = np.interp(t[m], t[~m], out[~m, v, c])
+    return out
+
+def frame_mask(x:np.ndarray # (T, V, C) values with NaN where missing
+              ) -> np.ndarray:
+    "(T,) bool: frames where at least one joint has a full set of values."
+    return ~np.isnan(np.asarray(x)).any(-1).all(-1)
+
+# %% ../nbs/02_kinematics.ipynb #bc2e3fb0
+def _torso_points(x:np.ndarray, lay) -> tuple[np.ndarray, np.ndarray]:
+    "Hip midpoint and shoulder midpoint per frame, (T, 3) each."
+    try:
+        lh, rh, ls, rs = (lay.index(n) for n in ("left_hip", "right_hip", "left_shoulder", "right_shoulder"))
+    except (KeyError, ValueError) as e:
+        raise ValueError(f"normalize_pose needs left/right hip and shoulder joints; layout {lay.name!r} lacks one ({e})") from None
+    return (x[:, lh] + x[:, rh]) / 2, (x[:, ls] + x[:, rs]) / 2
+
+def torso_length(x:np.ndarray, # (T, V, 3+) joint positions
+                 layout="mediapipe33", # name in prism.skeleton.LAYOUTS or a Layout
+                ) -> np.ndarray:
+    "(T,) distance between the hip midpoint and the shoulder midpoint (NaN where a joint is missing)."
+    hip, sho = _torso_points(np.asarray(x, np.float32)[..., :3], get_layout(layout))
+    return np.linalg.norm(sho - hip, axis=-1)
+
+def shoulder_yaw(x:np.ndarray, # (T, V, 3+) joint positions
+                 layout="mediapipe33", # name in prism.skeleton.LAYOUTS or a Layout
+                ) -> np.ndarray:
+    "(T,) angle in radians of the right-to-left shoulder vector in the x-z plane (0: facing the camera)."
+    lay = get_layout(layout)
+    d = np.asarray(x, np.float32)[:, lay.index("left_shoulder"), :3] - np.asarray(x, np.float32)[:, lay.index("right_shoulder"), :3]
+    return np.arctan2(d[:, 2], d[:, 0])
+
+# %% ../nbs/02_kinematics.ipynb #707b956d
+_fill_gaps = fill_gaps  # normalize_pose's parameter `fill_gaps` shadows the function
+
+def normalize_pose(x:np.ndarray, # (T, V, 3+) positions (x, y, z, then any extra channels such as visibility)
+                   layout="mediapipe33", # any layout in prism.skeleton with left/right hip and shoulder joints
+                   center:bool|str=True, # True/"frame": hip midpoint of each frame to the origin; "first": of the first frame; False: none
+                   scale:bool=True, # divide by the sequence's median torso length
+                   rotate:bool|str=False, # True/"sequence": turn about the vertical axis so the median shoulder line faces the camera; "frame": per frame
+                   fill_gaps:bool=True, # fill missing frames/joints before normalising (`fill_gaps`)
+                   max_gap:int=15, # warn (GapWarning) when a run of missing frames is longer than this
+                  ) -> np.ndarray:
+    "Centre on the hip midpoint, scale by torso length and optionally rotate a pose sequence; returns float32 (T, V, C)."
+    x = np.asarray(x, np.float32)
+    if x.ndim != 3 or x.shape[-1] < 3:
+        raise ValueError(f"normalize_pose expects a (T, V, 3+) array, got shape {x.shape}")
+    lay = get_layout(layout)
+    if x.shape[1] != lay.num_joints:
+        raise ValueError(f"x has {x.shape[1]} joints but layout {lay.name!r} has {lay.num_joints}")
+    if center not in (True, False, "frame", "first"): raise ValueError(f"center must be True, False, 'frame' or 'first', got {center!r}")
+    if rotate not in (True, False, "sequence", "frame"): raise ValueError(f"rotate must be True, False, 'sequence' or 'frame', got {rotate!r}")
+    pos, extra = x[..., :3].copy(), np.nan_to_num(x[..., 3:], nan=0.0)
+    valid = frame_mask(pos)
+    if not valid.any(): raise ValueError(f"cannot normalise: no frame of the {x.shape} sequence has any joint (all NaN)")
+    gap = longest_gap(valid)
+    if gap > max_gap:
+        warnings.warn(f"longest run of missing frames is {gap} > max_gap={max_gap} (of {len(valid)} frames); "
+                      "the filled values there are guesses", GapWarning, stacklevel=2)
+    if fill_gaps: pos = _fill_gaps(pos)
+    hip, sho = _torso_points(pos, lay)
+    if center in (True, "frame"):
+        pos = pos - hip[:, None]
+    elif center == "first":
+        ok = np.flatnonzero(~np.isnan(hip).any(-1))
+        if len(ok) == 0: raise ValueError(f"cannot centre: the hip joints of layout {lay.name!r} are missing in every frame")
+        pos = pos - hip[ok[0]]
+    if scale:
+        torso = np.linalg.norm(sho - hip, axis=-1)
+        torso = torso[np.isfinite(torso) & (torso > 1e-6)]
+        if len(torso) == 0:
+            raise ValueError(f"cannot scale: the torso length (hip to shoulder midpoint) is undefined in every frame "
+                             f"of layout {lay.name!r} (hip or shoulder joints missing)")
+        pos = pos / np.median(torso)
+    if rotate:
+        yaw = shoulder_yaw(pos, lay)
+        if rotate in (True, "sequence"):
+            ok = yaw[np.isfinite(yaw)]
+            yaw = np.full_like(yaw, np.arctan2(np.sin(ok).mean(), np.cos(ok).mean()) if len(ok) else 0.0)
+        yaw = np.nan_to_num(yaw)
+        c, s = np.cos(yaw)[:, None], np.sin(yaw)[:, None]   # rotate by -yaw about the y axis
+        px, pz = pos[..., 0].copy(), pos[..., 2].copy()
+        pos[..., 0], pos[..., 2] = c * px + s * pz, -s * px + c * pz
+    return np.concatenate([pos, extra], -1).astype(np.float32)
 
 # %% ../nbs/02_kinematics.ipynb #4dad35a5
 def frame_size(layout:str|Layout, # layout of the data

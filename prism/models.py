@@ -7,13 +7,15 @@ from __future__ import annotations
 import math
 import numpy as np
 import torch
+from typing import Callable
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 from opacus.layers import DPLSTM
 from .skeleton import get_adjacency, get_layout
 
 # %% auto #0
 __all__ = ['DEFAULT_LAYOUTS', 'resolve_layout', 'GraphConv', 'STGCNBlock', 'InputNorm', 'STGCN_PRISM', 'model_cost',
-           'LSTMBaseline']
+           'count_parameters', 'LSTMBaseline', 'run_model', 'predict']
 
 # %% ../nbs/04_models.ipynb #8027b61d
 DEFAULT_LAYOUTS = {33: "mediapipe33", 20: "kinect20_utd", 15: "prism15"}
@@ -184,7 +186,6 @@ def model_cost(model:nn.Module, # any PRISM model
                input_shape:tuple, # one clip's shape (C, T, V)
               ) -> dict:
     "Trainable parameters and forward FLOPs (multiply-add = 2 FLOPs) for one clip of shape `input_shape`."
-    from torch.utils.flop_counter import FlopCounterMode
     params = sum(p.numel() for p in model.parameters() if p.requires_grad)
     was_training = model.training
     model.eval()
@@ -192,6 +193,10 @@ def model_cost(model:nn.Module, # any PRISM model
     with torch.no_grad(), FlopCounterMode(display=False) as fc: model(x)
     model.train(was_training)
     return {"params": int(params), "flops": int(fc.get_total_flops()), "input_shape": list(input_shape)}
+
+def count_parameters(model) -> int|None:
+    "Number of parameters of an `nn.Module` (None for other callables such as ONNX sessions)."
+    return int(sum(p.numel() for p in model.parameters())) if isinstance(model, nn.Module) else None
 
 # %% ../nbs/04_models.ipynb #1b2a0fb0
 class LSTMBaseline(nn.Module):
@@ -223,3 +228,44 @@ class LSTMBaseline(nn.Module):
 
     def forward(self, x:torch.Tensor) -> torch.Tensor:
         return self.head(self.drop(self.features(x)))
+
+# %% ../nbs/04_models.ipynb #25a77a78
+def _batches(data, batch_size:int):
+    "Input tensors of `data`: slices of an array/tensor, or the x of each (x, y) / {'x': ...} batch of a loader."
+    if isinstance(data, (np.ndarray, torch.Tensor)):
+        for i in range(0, len(data), batch_size): yield data[i:i + batch_size]
+        return
+    for b in data: yield b["x"] if isinstance(b, dict) else b[0] if isinstance(b, (tuple, list)) else b
+
+@torch.no_grad()
+def run_model(model:Callable, # an `nn.Module`, or any callable mapping an (N, ...) tensor to outputs (TorchScript, ONNX)
+              data, # (N, ...) array or tensor, or an iterable of (x, y) batches such as a `DataLoader`
+              method:str="forward", # "forward": the outputs (logits); "features": the pooled embedding `model.features(x)`
+              batch_size:int=256, # inputs per call when `data` is an array
+              device:str|torch.device|None=None, # where inputs go (default: the model's parameters' device, else the CPU)
+             ) -> torch.Tensor:
+    "Outputs of `model` over all of `data`, in eval mode and in order, on the CPU: PRISM's one way to run a model over data."
+    if method not in ("forward", "features"): raise ValueError(f"method must be 'forward' or 'features', got {method!r}")
+    fn = model if method == "forward" else getattr(model, "features", None)
+    if fn is None: raise TypeError(f"{type(model).__name__} has no features(x) method")
+    is_module = isinstance(model, nn.Module)
+    if device is None: device = next((p.device for p in model.parameters()), "cpu") if is_module else "cpu"
+    was = model.training if is_module else None
+    if is_module: model.eval()
+    outs = []
+    try:
+        for x in _batches(data, batch_size):
+            x = x.float() if torch.is_tensor(x) else torch.as_tensor(np.asarray(x, np.float32))
+            outs.append(torch.as_tensor(fn(x.to(device))).cpu())
+    finally:
+        if is_module: model.train(was)
+    if not outs: raise ValueError("run_model got no inputs (empty data)")
+    return torch.cat(outs)
+
+def predict(model:Callable, # see `run_model`
+            data, # (N, ...) array or tensor, or (x, y) batches
+            batch_size:int=256, # inputs per call when `data` is an array
+            device:str|torch.device|None=None, # see `run_model`
+           ) -> np.ndarray:
+    "(N,) int64 predicted class of every input: the argmax of `run_model`."
+    return run_model(model, data, batch_size=batch_size, device=device).argmax(1).numpy().astype(np.int64)

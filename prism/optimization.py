@@ -4,23 +4,21 @@
 
 # %% ../nbs/07_optimization.ipynb #1bbb2479
 from __future__ import annotations
-import copy, datetime, hashlib, json, os, tempfile, warnings
+import copy, json, os, tempfile, warnings
 from pathlib import Path
 from typing import Callable, Iterable
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from .models import STGCN_PRISM, LSTMBaseline, GraphConv
-from .pose import atomic_write
-from .benchmarks import (measure_latency, throughput, model_size_bytes, count_parameters, predict,
-                              classification_metrics, write_json_atomic, stamp)
+from .io import atomic_write, write_json_atomic, stamp
+from .models import STGCN_PRISM, LSTMBaseline, GraphConv, predict, count_parameters
+from .benchmarks import measure_latency, throughput, model_size_bytes, classification_metrics
 
 # %% auto #0
 __all__ = ['optimize_stgcn_model', 'LinearGraphConv', 'PoolHead', 'STGCNCore', 'quantize_static_int8', 'lstm_as_torch',
            'quantize_dynamic_lstm', 'int8_feature_error', 'export_torchscript', 'OnnxModel', 'export_onnx',
-           'op_profile', 'optimize_model', 'model_config', 'model_from_config', 'checkpoint_paths', 'check_publishable',
-           'save_checkpoint', 'update_card', 'load_checkpoint']
+           'op_profile', 'optimize_model']
 
 # %% ../nbs/07_optimization.ipynb #0c8b6f24
 class LinearGraphConv(nn.Module):
@@ -270,13 +268,14 @@ def optimize_model(model:nn.Module, # trained `STGCN_PRISM` or `LSTMBaseline`
     model = copy.deepcopy(model).eval()
     d = Path(out_dir) / model_name
     xs = [torch.as_tensor(b[0], dtype=torch.float32) for b in test_loader]
+    yt = np.concatenate([np.asarray(b[1]) for b in test_loader])
     if not xs: raise ValueError("test_loader yielded no batches")
     allx = torch.cat(xs); example = allx[:1].clone(); batch = allx[torch.arange(batch_size) % len(allx)].clone()
     forms = _forms(model, calibration_data, example, d)
     rows = []
     for name, (m, path, note) in forms.items():
         if isinstance(m, OnnxModel): m = OnnxModel(m.path, threads=threads)
-        yt, yp = predict(m, test_loader)
+        yp = predict(m, test_loader)
         met = classification_metrics(yt, yp, getattr(model, "num_classes", None))
         lat = measure_latency(m, example, warmup, reps, threads)
         tp = throughput(m, batch, max(1, warmup // 5), max(5, reps // 5), threads)
@@ -302,146 +301,3 @@ def optimize_model(model:nn.Module, # trained `STGCN_PRISM` or `LSTMBaseline`
     return {"table": t, "recommended": best, "dir": d, "summary": summary}
 
 optimize_stgcn_model = optimize_model
-
-# %% ../nbs/07_optimization.ipynb #00d8b5ec
-def model_config(model:nn.Module) -> dict:
-    "Class name and constructor arguments that rebuild `model` (STGCN_PRISM or LSTMBaseline)."
-    if isinstance(model, STGCN_PRISM):
-        b = model.blocks
-        return {"class": "STGCN_PRISM", "num_joints": model.num_joints, "in_channels": model.in_channels,
-                "num_classes": model.num_classes, "layout": model.layout.name, "partition": model.partition,
-                "channels": [blk.gcn.out_channels for blk in b], "strides": [blk.tcn.stride[0] for blk in b],
-                "temporal_kernel": b[0].tcn.kernel_size[0], "dropout": model.drop.p,
-                "groups": max(blk.norm1.num_groups for blk in b)}
-    if isinstance(model, LSTMBaseline):
-        return {"class": "LSTMBaseline", "num_joints": model.num_joints, "in_channels": model.in_channels,
-                "num_classes": model.num_classes, "hidden_size": model.lstm.hidden_size, "num_layers": model.lstm.num_layers,
-                "bidirectional": bool(model.lstm.bidirectional), "dropout": model.drop.p}
-    raise TypeError(f"no checkpoint config for {type(model).__name__} (known: STGCN_PRISM, LSTMBaseline)")
-
-def model_from_config(config:dict) -> nn.Module:
-    "A fresh model built from `model_config` output."
-    cfg = dict(config); cls = cfg.pop("class", None)
-    if cls == "STGCN_PRISM":
-        from prism.skeleton import LAYOUTS
-        if cfg["layout"] not in LAYOUTS: raise ValueError(f"layout {cfg['layout']!r} of the checkpoint is not in prism.skeleton.LAYOUTS; pass model=")
-        cfg["channels"], cfg["strides"] = tuple(cfg["channels"]), tuple(cfg["strides"])
-        return STGCN_PRISM(**cfg)
-    if cls == "LSTMBaseline": return LSTMBaseline(**cfg)
-    raise ValueError(f"unknown model class {cls!r} in the checkpoint card (known: STGCN_PRISM, LSTMBaseline)")
-
-def checkpoint_paths(path:str|Path) -> dict:
-    "The weights, card and markdown paths of a checkpoint stem (a trailing .safetensors/.json/.md is ignored)."
-    p = str(path)
-    for ext in (".safetensors", ".json", ".md"):
-        if p.endswith(ext): p = p[: -len(ext)]
-    return {"weights": Path(p + ".safetensors"), "card": Path(p + ".json"), "markdown": Path(p + ".md")}
-
-def _sha256(path:Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""): h.update(chunk)
-    return h.hexdigest()
-
-# %% ../nbs/07_optimization.ipynb #2c3f1c67
-def _card_markdown(card:dict) -> str:
-    "A model card for people."
-    cfg, led = card["model"], card.get("ledger") or {}
-    eps = card.get("epsilon")
-    lines = [f"# Model card: {card['name']}", "",
-             f"- **Model**: {cfg['class']} ({card['params']:,} parameters), config `{json.dumps({k: v for k, v in cfg.items() if k != 'class'})}`"]
-    for k, label in [("dataset", "Data"), ("protocol", "Split"), ("layout", "Layout"), ("spec", "Channels"), ("frames", "Frames per clip")]:
-        if k in card: lines.append(f"- **{label}**: {card[k]}")
-    role = card.get("role", "benchmark")
-    lines.append("- **Role**: " + ("deployable private model: the one model published from its private dataset" if role == "deployable" else
-                                   "benchmark artefact: its epsilon is a what-if in which it is the only release from its training clips"))
-    if eps is None and not led: lines.append("- **Privacy**: none (trained without differential privacy)")
-    else:
-        mech = led.get("mechanism", "DP-SGD")
-        lines.append(f"- **Privacy**: {mech}; target epsilon {eps}, spent epsilon {led.get('epsilon_prv', float('nan')):.3g} (PRV) / "
-                     f"{led.get('epsilon_rdp', float('nan')):.3g} (RDP), delta {led.get('delta', card.get('delta'))}")
-        lines.append(f"- **Privacy unit**: {led.get('privacy_unit', 'see ledger')}; neighbouring datasets: {led.get('neighbouring', 'add/remove one unit')}")
-        lines.append(f"- **Person-level**: {(led.get('person_level') or {}).get('text', 'not stated')}")
-        lines.append(f"- **Randomness**: {led.get('randomness', 'seeded from the recorded seed (made before secret randomness): NOT PRIVATE')}")
-    rl = card.get("release_ledger") or {}
-    for key, label in (("deployment", "Release ledger (this deployment)"), ("this_repository", "Release ledger (everything this repository publishes from the same clips)")):
-        if key in rl: lines.append(f"- **{label}**: total epsilon {rl[key]['epsilon']:.3g} at delta {rl[key]['delta']:g}: {rl[key]['text']}")
-    for k in ("accuracy", "f1_macro", "kappa"):
-        if k in card: lines.append(f"- **Test {k}**: {card[k]:.4f}")
-    lines += [f"- **Date**: {card['created']}", f"- **Code version**: prism {card['code_version']}",
-              f"- **Weights**: `{card['weights']}`, sha256 `{card['sha256']}`"]
-    if "command" in card: lines.append(f"- **Produced by**: `{card['command']}`")
-    return "\n".join(lines) + "\n"
-
-def check_publishable(card:dict) -> None:
-    "Refuse a card that claims an epsilon its randomness cannot keep (reproducible or pre-secret seeded noise)."
-    led = card.get("ledger") or {}
-    if card.get("epsilon") is None and not led: return
-    if led.get("private") is False or card.get("private") is False:
-        raise ValueError(f"refusing to publish {card.get('name', 'this model')} as private: it was trained with reproducible (seeded) "
-                         "randomness, so anyone with its seed can replay the noise (NOT PRIVATE). Retrain it without reproducible=True")
-    if "randomness" not in led:
-        raise ValueError(f"refusing to publish {card.get('name', 'this model')} as private: its ledger does not say where its noise came "
-                         "from (made before PRISM's secret randomness, its noise was seeded from the recorded seed). Retrain it")
-
-def save_checkpoint(model:nn.Module, # STGCN_PRISM or LSTMBaseline
-                    path:str|Path, # checkpoint stem: writes <stem>.safetensors, <stem>.json, <stem>.md
-                    card:dict|None=None, # facts to record: dataset, protocol, epsilon, ledger, accuracy, command, role ...
-                   ) -> dict:
-    "Save weights with safetensors plus a JSON and a markdown model card (each written atomically, card last); refuse non-private models that claim an epsilon."
-    import prism
-    from safetensors.torch import save_file
-    check_publishable(card or {})
-    paths = checkpoint_paths(path)
-    tensors = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
-    config = model_config(model)
-    atomic_write(paths["weights"], lambda p: save_file(tensors, p, metadata={"prism_model": json.dumps(config)}))
-    full = {**(card or {}), "name": paths["weights"].stem, "format": "prism-checkpoint/1", "model": config,
-            "params": count_parameters(model), "tensors": {k: list(v.shape) for k, v in tensors.items()},
-            "weights": paths["weights"].name, "sha256": _sha256(paths["weights"]), "code_version": prism.__version__,
-            "distribution": prism.__distribution__,  # pip install <distribution>==<code_version>
-            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
-    atomic_write(paths["markdown"], lambda p: Path(p).write_text(_card_markdown(full)))
-    write_json_atomic(paths["card"], full)
-    return full
-
-def update_card(path:str|Path, # checkpoint stem
-                **fields, # card fields to set (e.g. release_ledger=...)
-               ) -> dict:
-    "Set fields of a checkpoint's card and re-render its markdown; the weights and their hash are untouched."
-    paths = checkpoint_paths(path)
-    card = {**json.loads(paths["card"].read_text()), **fields}
-    atomic_write(paths["markdown"], lambda p: Path(p).write_text(_card_markdown(card)))
-    write_json_atomic(paths["card"], card)
-    return card
-
-def load_checkpoint(path:str|Path, # checkpoint stem (or its .safetensors/.json path)
-                    model:nn.Module|None=None, # a model to load into; None: built from the card
-                   ) -> tuple:
-    "(model, card): weights loaded after checking hash, class, config and every tensor's shape against the card."
-    from safetensors.torch import load_file
-    paths = checkpoint_paths(path)
-    for k in ("card", "weights"):
-        if not paths[k].is_file(): raise FileNotFoundError(f"checkpoint {k} file {paths[k]} is missing")
-    card = json.loads(paths["card"].read_text())
-    if card.get("format") != "prism-checkpoint/1": raise ValueError(f"{paths['card'].name} is not a PRISM model card (format {card.get('format')!r})")
-    if _sha256(paths["weights"]) != card["sha256"]:
-        raise ValueError(f"{paths['weights'].name} does not match its card: sha256 differs (weights changed or card from another run)")
-    cfg = card["model"]
-    if model is None: model = model_from_config(cfg)
-    else:
-        have = model_config(model)
-        diff = {k: (cfg.get(k), have.get(k)) for k in set(cfg) | set(have) if cfg.get(k) != have.get(k) and k != "dropout"}
-        if diff:
-            raise ValueError("model does not match the checkpoint card: " +
-                             "; ".join(f"{k}: card {a!r}, model {b!r}" for k, (a, b) in sorted(diff.items())))
-    tensors = load_file(str(paths["weights"]))
-    own = model.state_dict()
-    for k, shape in card["tensors"].items():
-        if k not in own: raise ValueError(f"checkpoint tensor {k!r} has no place in {type(model).__name__}")
-        if list(own[k].shape) != shape or list(tensors[k].shape) != shape:
-            raise ValueError(f"tensor {k!r}: card says {shape}, file has {list(tensors[k].shape)}, model expects {list(own[k].shape)}")
-    missing = sorted(set(own) - set(tensors))
-    if missing: raise ValueError(f"checkpoint lacks {len(missing)} tensors the model needs, e.g. {missing[0]!r}")
-    model.load_state_dict(tensors, strict=True)
-    return model.eval(), card

@@ -17,14 +17,13 @@ from opacus.accountants.utils import get_noise_multiplier
 from opacus.data_loader import DPDataLoader
 from opacus.utils.batch_memory_manager import BatchMemoryManager
 from opacus.validators import ModuleValidator
-
+from .models import run_model, predict
 
 # %% auto #0
 __all__ = ['PRIVACY_UNITS', 'NEIGHBOURING', 'RANDOMNESS_SECRET', 'GRAD_SAMPLE_MODES', 'PrivacyConfig', 'create_privacy_config',
            'secret_generator', 'gaussian_noise', 'run_generators', 'noise_multiplier_for', 'group_privacy',
-           'epsilon_from_history', 'privacy_ledger', 'format_ledger', 'compose_releases', 'release_summary',
-           'SkeletonAugment', 'PersonDataset', 'collate_persons', 'PrivacyPreservingTrainer', 'extract_features',
-           'LinearHead']
+           'is_nonprivate', 'epsilon_from_history', 'privacy_ledger', 'format_ledger', 'compose_releases',
+           'release_summary', 'PrivacyPreservingTrainer', 'PersonDataset', 'collate_persons', 'LinearHead']
 
 # %% ../nbs/05_privacy.ipynb #9098b85d
 PRIVACY_UNITS = {"clip": "one training sequence (clip), not one person",
@@ -113,6 +112,7 @@ def secret_generator(device:str|torch.device="cpu", # device of the generator (n
     "A torch generator seeded with 64 bits of OS entropy (`secrets`); the seed is neither stored nor returned."
     return torch.Generator(device=device).manual_seed(secrets.randbits(64))
 
+# %% ../nbs/05_privacy.ipynb #4b9a0772
 def gaussian_noise(shape:tuple, # shape of the noise tensor
                    std:float, # standard deviation (>= 0)
                    generator:torch.Generator, # source of randomness (`secret_generator` for private runs)
@@ -126,6 +126,7 @@ def gaussian_noise(shape:tuple, # shape of the noise tensor
     for _ in range(4): out += torch.normal(0.0, float(std), tuple(shape), generator=generator, device=device)
     return out / 2
 
+# %% ../nbs/05_privacy.ipynb #5020551e
 def run_generators(config:PrivacyConfig, # the run's privacy configuration
                    seed:int, # the run's seed (used only when `config.reproducible`)
                    device:str|torch.device="cpu", # device of the noise generator
@@ -135,7 +136,6 @@ def run_generators(config:PrivacyConfig, # the run's privacy configuration
         return (torch.Generator(device=device).manual_seed(seed + 1), torch.Generator().manual_seed(seed + 2),
                 f"reproducible from seed {seed}: NOT PRIVATE (anyone who knows the seed can replay the noise and the sampling)")
     return secret_generator(device), secret_generator("cpu"), RANDOMNESS_SECRET
-
 
 # %% ../nbs/05_privacy.ipynb #f43ea138
 def noise_multiplier_for(epsilon:float, # target epsilon of the whole run (> 0)
@@ -154,6 +154,7 @@ def noise_multiplier_for(epsilon:float, # target epsilon of the whole run (> 0)
         return float(get_noise_multiplier(target_epsilon=float(epsilon), target_delta=float(delta), sample_rate=float(sample_rate),
                                           steps=int(steps), accountant=accountant, epsilon_tolerance=0.005))
 
+# %% ../nbs/05_privacy.ipynb #6a3470d3
 def group_privacy(epsilon:float, # per-unit epsilon (e.g. per clip)
                   delta:float, # per-unit delta
                   k:int, # units of one group (e.g. the clips of one person)
@@ -169,6 +170,11 @@ def group_privacy(epsilon:float, # per-unit epsilon (e.g. per clip)
                " -- no guarantee (epsilon infinite)" if vacuous else ""))
     return {"k": int(k), "epsilon": eps_k, "delta": min(delta_k, 1.0) if not vacuous else 1.0, "vacuous": bool(vacuous), "text": text}
 
+# %% ../nbs/05_privacy.ipynb #4b48958c
+def is_nonprivate(epsilon) -> bool:
+    "Whether an epsilon setting means 'no DP': None, 'none', 'inf', 'no dp' or an infinite number."
+    return (epsilon is None or (isinstance(epsilon, str) and epsilon.strip().lower() in ("none", "inf", "no dp"))
+            or (isinstance(epsilon, (int, float)) and not math.isfinite(epsilon)))
 
 # %% ../nbs/05_privacy.ipynb #15cde8ad
 def epsilon_from_history(history:list, # accountant history: (noise_multiplier, sample_rate, steps) tuples
@@ -190,6 +196,7 @@ def epsilon_from_history(history:list, # accountant history: (noise_multiplier, 
                       "reporting nan -- use the other accountant's bound")
         return float("nan")
 
+# %% ../nbs/05_privacy.ipynb #6e89b91f
 def privacy_ledger(history:list, # accountant history (noise_multiplier, sample_rate, steps)
                    config:PrivacyConfig, # the configuration of the run
                    num_samples:int, # training units N (clips, or people with unit="person")
@@ -219,6 +226,7 @@ def privacy_ledger(history:list, # accountant history (noise_multiplier, sample_
                        "Not covered: choosing hyperparameters or runs by validation score, statistics fitted to the "
                        "private clips, other releases from the same clips (see the release ledger)")}
 
+# %% ../nbs/05_privacy.ipynb #553fbc15
 def _g(v, fmt:str=".3g") -> str: return "n/a" if v is None else format(v, fmt)
 
 def format_ledger(ledger:dict) -> str:
@@ -228,7 +236,6 @@ def format_ledger(ledger:dict) -> str:
             f"q={_g(ledger.get('sample_rate'))}, steps={ledger.get('steps', 'n/a')}")
     if ledger.get("private") is False: head = "NOT PRIVATE (reproducible randomness) " + head
     return head
-
 
 # %% ../nbs/05_privacy.ipynb #396452b8
 def compose_releases(releases:list, # dicts with "name" and a "ledger" (None for a non-private release)
@@ -247,48 +254,11 @@ def compose_releases(releases:list, # dicts with "name" and a "ledger" (None for
            if open_ else f"{len(releases)} DP release(s) composed by the {accountant.upper()} accountant")
     return {"releases": len(releases), "epsilon": eps, "delta": delta, "accountant": accountant, "not_private": open_, "text": why}
 
+# %% ../nbs/05_privacy.ipynb #28f8cc53
 def release_summary(total:dict # from `compose_releases`
                    ) -> dict:
     "The composed total without the list of non-private releases (what a model card prints)."
     return {**{k: v for k, v in total.items() if k != "not_private"}, "not_private_count": len(total.get("not_private", []))}
-
-
-# %% ../nbs/05_privacy.ipynb #8fd8cd82
-class SkeletonAugment:
-    "Random rotation about the vertical axis, scaling and temporal shift of (N, C, T, V) kinematic tensors."
-    def __init__(self, vector_groups:int|None=None, # leading 3-channel (x, y, z) groups to rotate/scale; None: C // 3
-                 rotate_deg:float=15.0, # max rotation about the y (vertical) axis, degrees
-                 scale:float=0.1, # max relative scale change
-                 shift:int=2, # max temporal shift in frames (edge-padded)
-                 generator:torch.Generator|None=None, # source of randomness
-                ):
-        self.vector_groups, self.rotate_deg, self.scale, self.shift, self.gen = vector_groups, rotate_deg, scale, shift, generator
-
-    def settings(self) -> dict:
-        "The augmentation's settings as data (what run files record)."
-        return {"class": "SkeletonAugment", "vector_groups": self.vector_groups, "rotate_deg": self.rotate_deg,
-                "scale": self.scale, "shift": self.shift}
-
-    def __call__(self, x:torch.Tensor # (N, C, T, V)
-                ) -> torch.Tensor:
-        n, c, t, v = x.shape
-        g = c // 3 if self.vector_groups is None else self.vector_groups
-        if 3 * g > c: raise ValueError(f"vector_groups={g} needs {3*g} channels, the input has {c}")
-        out = x.clone()
-        if n == 0: return out
-        th = (torch.rand(n, generator=self.gen) * 2 - 1) * math.radians(self.rotate_deg)
-        s = 1 + (torch.rand(n, generator=self.gen) * 2 - 1) * self.scale
-        cos, sin = torch.cos(th) * s, torch.sin(th) * s
-        R = torch.zeros(n, 3, 3); R[:, 0, 0], R[:, 0, 2], R[:, 2, 0], R[:, 2, 2] = cos, sin, -sin, cos; R[:, 1, 1] = s
-        R = R.to(x.dtype).to(x.device)
-        if g:
-            vec = x[:, :3 * g].reshape(n, g, 3, t, v)
-            out[:, :3 * g] = torch.einsum("nij,ngjtv->ngitv", R, vec).reshape(n, 3 * g, t, v)
-        if self.shift:
-            k = torch.randint(-self.shift, self.shift + 1, (n,), generator=self.gen)
-            idx = (torch.arange(t)[None] - k[:, None]).clamp(0, t - 1).to(x.device)
-            out = torch.gather(out, 2, idx[:, None, :, None].expand(n, c, t, v))
-        return out
 
 # %% ../nbs/05_privacy.ipynb #f4cc9a01
 def _xy(batch) -> tuple:
@@ -304,31 +274,6 @@ def _setting(v):
 
 def _hparams(**kw) -> dict: return {k: _setting(v) for k, v in kw.items()}
 
-class PersonDataset(Dataset):
-    "One item per person: (that person's clips, their labels), for DP-SGD with the person as privacy unit."
-    def __init__(self, X, # (N, ...) clips or features
-                 y, # (N,) labels
-                 persons, # (N,) the person (subject, source video ...) of every clip
-                 max_clips:int|None=None, # keep at most this many clips per person (the first ones: a rule that looks at no other person)
-                ):
-        X, y, persons = torch.as_tensor(np.asarray(X), dtype=torch.float32), torch.as_tensor(np.asarray(y)).long(), np.asarray(persons)
-        if not len(X) == len(y) == len(persons):
-            raise ValueError(f"X, y and persons must have one row per clip, got {len(X)}, {len(y)} and {len(persons)}")
-        if max_clips is not None and max_clips < 1: raise ValueError(f"max_clips must be >= 1, got {max_clips}")
-        self.X, self.y, self.ids = X, y, list(dict.fromkeys(persons.tolist()))
-        self.index = [torch.as_tensor(np.flatnonzero(persons == p)[:max_clips]) for p in self.ids]
-    def __len__(self) -> int: return len(self.ids)
-    def __getitem__(self, i:int) -> tuple: return self.X[self.index[i]], self.y[self.index[i]]
-    @property
-    def clips(self) -> int: return int(sum(len(ix) for ix in self.index))
-
-def collate_persons(batch:list # (clips, labels) items of `PersonDataset`
-                   ) -> tuple:
-    "(clips, labels, owner): the clips of a batch of people stacked, with each clip's person as its position in the batch."
-    xs, ys = zip(*batch)
-    owner = torch.cat([torch.full((len(v),), i, dtype=torch.long) for i, v in enumerate(ys)])
-    return torch.cat(xs), torch.cat(ys), owner
-
 # %% ../nbs/05_privacy.ipynb #7c642933
 class PrivacyPreservingTrainer:
     "Train a model with DP-SGD (given a `PrivacyConfig`) or non-privately (config None) with the same loop and settings."
@@ -339,7 +284,7 @@ class PrivacyPreservingTrainer:
                  momentum:float=0.9, # SGD momentum
                  weight_decay:float=0.0, # L2 weight decay
                  ema_decay:float|None=None, # exponential moving average of the weights (evaluated instead), e.g. 0.99
-                 augment:Callable|None=None, # random augmentation of an (N, C, T, V) batch, e.g. `SkeletonAugment()`
+                 augment:Callable|None=None, # random augmentation of an (N, C, T, V) batch, e.g. `prism.clip.Augment()`
                  augment_multiplicity:int=1, # views per sequence whose gradients are averaged before clipping
                  label_smoothing:float=0.0, # cross-entropy label smoothing
                  lr_schedule:str="constant", # "constant" or "cosine" (per epoch, down to 0)
@@ -382,31 +327,19 @@ class PrivacyPreservingTrainer:
         if self.optimizer_name == "adam": return torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
         return torch.optim.SGD(params, lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay)
 
-    @torch.no_grad()
     def evaluate(self, loader:DataLoader, # (x, y) batches
                  model:nn.Module|None=None, # defaults to the evaluated model (EMA weights when ema_decay is set)
                 ) -> dict:
-        "Mean cross-entropy loss and accuracy of the model on `loader`."
-        model = model if model is not None else self.eval_model
-        was = model.training; model.eval()
-        loss = correct = n = 0
-        for batch in loader:
-            x, y = _xy(batch)
-            x, y = x.to(self.device).float(), y.to(self.device).long()
-            if len(y) == 0: continue
-            out = model(x)
-            loss += nn.functional.cross_entropy(out, y, reduction="sum").item()
-            correct += (out.argmax(1) == y).sum().item(); n += len(y)
-        model.train(was)
-        return {"loss": loss / max(n, 1), "acc": correct / max(n, 1), "n": n}
+        "Mean cross-entropy loss and accuracy of the model on `loader` (`prism.models.run_model`)."
+        y = torch.cat([torch.as_tensor(_xy(b)[1]).long() for b in loader])
+        if len(y) == 0: return {"loss": 0.0, "acc": 0.0, "n": 0}
+        out = run_model(model if model is not None else self.eval_model, loader, device=self.device)
+        return {"loss": nn.functional.cross_entropy(out, y).item(), "acc": (out.argmax(1) == y).float().mean().item(), "n": len(y)}
 
-    @torch.no_grad()
     def predict(self, loader:DataLoader) -> np.ndarray:
-        "Predicted class of every sequence in `loader` (in loader order)."
-        m = self.eval_model; was = m.training; m.eval()
-        out = [m(_xy(b)[0].to(self.device).float()).argmax(1).cpu() for b in loader]
-        m.train(was)
-        return torch.cat(out).numpy()
+        "Predicted class of every sequence in `loader` (in loader order): `prism.models.predict` of the evaluated model."
+        return predict(self.eval_model, loader, device=self.device)
+
 
 # %% ../nbs/05_privacy.ipynb #ed5be6e8
 def _train(self:PrivacyPreservingTrainer, train_loader:DataLoader, # training (x, y) batches; its batch size is the (expected) logical batch
@@ -440,8 +373,10 @@ def _train(self:PrivacyPreservingTrainer, train_loader:DataLoader, # training (x
         common = dict(module=model, optimizer=optimizer, data_loader=train_loader, criterion=criterion,
                       max_grad_norm=cfg.max_grad_norm, poisson_sampling=True, grad_sample_mode=cfg.grad_sample_mode,
                       noise_generator=noise_gen)
-        if cfg.noise_multiplier is not None: out = pe.make_private(noise_multiplier=cfg.noise_multiplier, **common)
-        else: out = pe.make_private_with_epsilon(target_epsilon=cfg.epsilon, target_delta=cfg.delta, epochs=num_epochs, **common)
+        q = 1 / len(train_loader)   # Opacus's Poisson rate: the loader's batch size over the training units
+        sigma = (cfg.noise_multiplier if cfg.noise_multiplier is not None else
+                 noise_multiplier_for(cfg.epsilon, cfg.delta, q, int(num_epochs / q), accountant=cfg.accountant))
+        out = pe.make_private(noise_multiplier=sigma, **common)
         if len(out) == 4: wrapped, optimizer, criterion, loader = out
         else: wrapped, optimizer, loader = out
         optimizer.secure_mode = True   # Opacus's floating-point-safe noise (four draws), from our generator
@@ -528,20 +463,34 @@ def _train(self:PrivacyPreservingTrainer, train_loader:DataLoader, # training (x
 
 PrivacyPreservingTrainer.train = _train
 
-# %% ../nbs/05_privacy.ipynb #41ef0c8c
-@torch.no_grad()
-def extract_features(model:nn.Module, # a model with a `features(x)` method (`STGCN_PRISM`, `LSTMBaseline`)
-                     loader:DataLoader, # (x, y) batches
-                    ) -> tuple:
-    "(features, labels) tensors of every clip in `loader`, from the model's pooled embedding, in eval mode."
-    if not hasattr(model, "features"): raise TypeError(f"{type(model).__name__} has no features(x) method")
-    was = model.training; model.eval()
-    fs, ys = [], []
-    for batch in loader:
-        x, y = _xy(batch); fs.append(model.features(x.float())); ys.append(torch.as_tensor(y))
-    model.train(was)
-    return torch.cat(fs), torch.cat(ys)
+# %% ../nbs/05_privacy.ipynb #96ad67c1
+class PersonDataset(Dataset):
+    "One item per person: (that person's clips, their labels), for DP-SGD with the person as privacy unit."
+    def __init__(self, X, # (N, ...) clips or features
+                 y, # (N,) labels
+                 persons, # (N,) the person (subject, source video ...) of every clip
+                 max_clips:int|None=None, # keep at most this many clips per person (the first ones: a rule that looks at no other person)
+                ):
+        X, y, persons = torch.as_tensor(np.asarray(X), dtype=torch.float32), torch.as_tensor(np.asarray(y)).long(), np.asarray(persons)
+        if not len(X) == len(y) == len(persons):
+            raise ValueError(f"X, y and persons must have one row per clip, got {len(X)}, {len(y)} and {len(persons)}")
+        if max_clips is not None and max_clips < 1: raise ValueError(f"max_clips must be >= 1, got {max_clips}")
+        self.X, self.y, self.ids = X, y, list(dict.fromkeys(persons.tolist()))
+        self.index = [torch.as_tensor(np.flatnonzero(persons == p)[:max_clips]) for p in self.ids]
+    def __len__(self) -> int: return len(self.ids)
+    def __getitem__(self, i:int) -> tuple: return self.X[self.index[i]], self.y[self.index[i]]
+    @property
+    def clips(self) -> int: return int(sum(len(ix) for ix in self.index))
 
+# %% ../nbs/05_privacy.ipynb #f57fbc26
+def collate_persons(batch:list # (clips, labels) items of `PersonDataset`
+                   ) -> tuple:
+    "(clips, labels, owner): the clips of a batch of people stacked, with each clip's person as its position in the batch."
+    xs, ys = zip(*batch)
+    owner = torch.cat([torch.full((len(v),), i, dtype=torch.long) for i, v in enumerate(ys)])
+    return torch.cat(xs), torch.cat(ys), owner
+
+# %% ../nbs/05_privacy.ipynb #41ef0c8c
 class LinearHead(nn.Module):
     "A linear classifier (hidden=0) or a one-hidden-layer MLP on fixed features, for private training."
     def __init__(self, in_features:int, # feature dimension

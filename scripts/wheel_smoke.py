@@ -35,7 +35,7 @@ mods = sorted(m.name for m in pkgutil.iter_modules(prism.__path__, 'prism.'))
 for m in mods: importlib.import_module(m)
 ok(f'imported {len(mods)} modules: {", ".join(m.split(".")[1] for m in mods)}')
 
-from prism.pose import jhmdb_split, _split_resource
+from prism.jhmdb import jhmdb_split, _split_resource
 assert _split_resource().is_file(), 'prism/splits/jhmdb_split.json is not in the wheel'
 sp = jhmdb_split()   # the saved split: no data root needed
 assert sp['train'] and sp['test'] and not set(sp['train']) & set(sp['test'])
@@ -48,7 +48,7 @@ ok(f'console script: `prism --version` -> {out}')
 
 import numpy as np, torch
 from prism.models import STGCN_PRISM
-from prism.optimization import save_checkpoint, load_checkpoint
+from prism.checkpoint import save_checkpoint, load_checkpoint
 torch.manual_seed(0)
 model = STGCN_PRISM(num_joints=15, in_channels=9, num_classes=4, layout='prism15', channels=(8, 16)).eval()
 x = torch.from_numpy(np.random.default_rng(0).normal(size=(2, 9, 16, 15)).astype(np.float32))

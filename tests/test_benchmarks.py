@@ -7,8 +7,10 @@ import pytest
 import torch
 from sklearn.metrics import accuracy_score, cohen_kappa_score, f1_score
 
-from prism.benchmarks import (METRICS, aggregate_runs, classification_metrics, clip_tensor, make_loader,
-                              measure_latency, model_size_bytes, run_comprehensive_benchmark, throughput, write_json_atomic)
+from prism.benchmarks import (METRICS, aggregate_runs, classification_metrics, measure_latency, model_size_bytes,
+                              run_comprehensive_benchmark, throughput)
+from prism.clip import make_loader
+from prism.io import write_json_atomic
 from prism.models import STGCN_PRISM
 
 
@@ -95,11 +97,3 @@ def test_write_json_atomic_leaves_nothing_on_failure(tmp_path):
     (tmp_path / "dir.json").mkdir()
     with pytest.raises(OSError): write_json_atomic(tmp_path / "dir.json", {"a": 1})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dir.json", "sub"]
-
-
-def test_clip_tensor_on_real_utd(data_root):
-    from prism.data import load_utd_mhad
-    rec = load_utd_mhad(data_root)[0]
-    x = clip_tensor(rec)
-    assert x.shape == (9, 32, 15) and x.dtype == np.float32 and np.isfinite(x).all()
-    assert clip_tensor(rec, layout="kinect20_utd", spec="pos", frames=20).shape == (3, 20, 20)

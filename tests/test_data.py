@@ -7,6 +7,7 @@ import pytest
 import scipy.io as sio
 
 from prism import data as D
+from prism.io import file_hash
 
 
 def test_root_from_argument_env_and_errors(data_root, monkeypatch):
@@ -102,7 +103,7 @@ def test_download_local_archive_idempotent_and_atomic(data_root, tmp_path):
     src = data_root/"utd_mhad/Skeleton/a1_s1_t1_skeleton.mat"
     arch = tmp_path/"Skeleton.zip"
     with zipfile.ZipFile(arch, "w") as z: z.write(src, "Skeleton/a1_s1_t1_skeleton.mat")
-    sha = D._sha256(arch)
+    sha = file_hash(arch)
     root = tmp_path/"data"
     d = D.download(arch.as_uri(), root, sha256=sha, subdir="utd_mhad")
     assert (d/"Skeleton/a1_s1_t1_skeleton.mat").read_bytes() == src.read_bytes()

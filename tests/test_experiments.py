@@ -1,4 +1,4 @@
-"prism.experiments: run names, resumable sweeps, public pretraining with a private head, private class means."
+"prism.experiments: protocols, recipes, run names, resumable sweeps, public pretraining with a private head, private class means."
 import json
 
 import numpy as np
@@ -6,9 +6,15 @@ import pandas as pd
 import pytest
 import torch
 
-from prism.benchmarks import make_loader
-from prism.experiments import collect_runs, privacy_utility_sweep, run_name
+from prism.clip import ClipSpec
+from prism.models import run_model
+from prism.privacy import create_privacy_config
+from prism.experiments import (Protocol, PublicData, collect_runs, privacy_utility_sweep, run_name, recipe, RECIPES, pretrain_public,
+                               run_experiment, build_model, fit_private_ncm, deployable, PUBLIC_BACKBONE, MODEL_KINDS,
+                               save_protocol, read_protocol)
 import prism.experiments as B
+
+CLIP = ClipSpec(frames=16)   # the synthetic clips of conftest.tiny_models: (9, 16, 15)
 
 
 @pytest.fixture(scope="module")
@@ -16,120 +22,126 @@ def tiny(make_tiny):
     return make_tiny(24)
 
 
+def _protocol(tiny, public=True, seed=3) -> Protocol:
+    X, y, _, _ = tiny
+    Xp = (np.random.default_rng(seed).normal(size=(20, 9, 16, 15)) * 2 + 1).astype(np.float32)
+    return Protocol("utd", "synthetic test data", X, y, X, y, np.array([f"p{i % 6}" for i in range(len(y))]),
+                    np.array([f"q{i % 6}" for i in range(len(y))]), tuple("abcd"), CLIP,
+                    public=PublicData("pub", Xp, np.arange(20) % 5) if public else None)
+
+FAST = {"stgcn": recipe("stgcn", epochs=1, batch_size=8, channels=(8, 16)),
+        "stgcn_ft": recipe("stgcn_ft", epochs=2, batch_size=8, channels=(8, 16), pretrain_epochs=1),
+        "stgcn_ncm": recipe("stgcn_ncm", channels=(8, 16), pretrain_epochs=1)}
+
+
 def test_run_names_keep_decimal_epsilons():
     assert run_name("utd", "stgcn", 0.5, 2) == "utd_stgcn_eps0.5_s2"
     assert run_name("msr", "lstm", None, 0) == "msr_lstm_epsnone_s0" == run_name("msr", "lstm", float("inf"), 0)
 
 
+def test_recipes_are_read_only_and_copied():
+    s = recipe("stgcn", epochs=3, channels=[4, 8])
+    assert (s.epochs, s.epochs_dp, s.channels) == (3, 3, (4, 8)) and RECIPES["stgcn"].epochs == 100
+    with pytest.raises(TypeError): RECIPES["stgcn"] = s
+    with pytest.raises(Exception): s.epochs = 5                       # frozen
+    assert json.dumps(s.settings())                                   # settings are data, never object reprs
+    with pytest.raises(ValueError, match="unknown training setting"): recipe("stgcn", epoch=1)
+
+
+def test_protocol_round_trip(tiny, tmp_path):
+    p = _protocol(tiny)
+    back = read_protocol(save_protocol(p, tmp_path / "p.npz"))
+    assert np.array_equal(back.X_train, p.X_train) and back.public.name == "pub" and back.clip == CLIP and back.classes == p.classes
+    sub = p.with_train(p.persons_train != "p0")
+    assert len(sub.y_train) == 20 and "p0" not in set(sub.persons_train)
+    with pytest.raises(ValueError, match="do not match the clip spec"): Protocol(**{**p.__dict__, "clip": ClipSpec()})
+
+
 def test_sweep_is_resumable(tiny, tmp_path, monkeypatch):
-    X, y, _, _ = tiny
-    data = {"train": (X, y), "test": (X, y), "classes": list("abcd"), "protocol": "synthetic test data",
-            "layout": "prism15", "spec": "pos+vel+bone", "frames": 16}
-    monkeypatch.setitem(B.DEFAULT_TRAIN, "stgcn", {**B.DEFAULT_TRAIN["stgcn"], "channels": (8, 16), "batch_size": 8, "batch_size_dp": 8})
-    runs = privacy_utility_sweep("utd", epsilons=(4, None), seeds=(0,), model_kinds=("stgcn",), out_dir=tmp_path, epochs=1,
-                                 progress=False, data=data)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["utd_stgcn_eps4_s0.json", "utd_stgcn_epsnone_s0.json"]
+    p = _protocol(tiny, public=False)
+    runs = privacy_utility_sweep(p, epsilons=(4, None), seeds=(0,), model_kinds=("stgcn",), out_dir=tmp_path, settings=FAST, progress=False)
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["utd_stgcn_eps4_s0.json", "utd_stgcn_epsnone_s0.json"]
     r = json.loads((tmp_path / "utd_stgcn_eps4_s0.json").read_text())
     assert r["ledger"]["epsilon_prv"] <= 4 + 1e-6 and r["ledger"]["epsilon_rdp"] > 0 and "command" in r and r["machine"]["cpu_cores"]
+    assert r["settings"]["channels"] == [8, 16] and r["settings"]["augment"]["class"] == "Augment"
     assert len(runs) == 2 and set(runs.columns) >= {"epsilon_prv", "epsilon_rdp", "accuracy", "kappa"}
     def boom(*a, **k): raise AssertionError("a finished run was retrained")
     monkeypatch.setattr(B, "run_experiment", boom)
     again = privacy_utility_sweep("utd", epsilons=(4, None), seeds=(0,), model_kinds=("stgcn",), out_dir=tmp_path, progress=False)
     pd.testing.assert_frame_equal(again, runs)
-    with pytest.raises(FileNotFoundError, match="missing"): collect_runs(tmp_path, ["utd_stgcn_eps1_s0"])
+    with pytest.raises(FileNotFoundError, match="no such file"): collect_runs(tmp_path, ["utd_stgcn_eps1_s0"])
     with pytest.raises(ValueError, match="unknown model kind 'gru'"): privacy_utility_sweep("utd", model_kinds=("gru",), out_dir=tmp_path)
 
 
-def test_public_pretraining_and_private_head(tiny, monkeypatch):
-    "stgcn_ft: backbone trained on the public data only, last layer trained (DP) on the private data; the folded head is exact."
+def test_public_pretraining_and_private_head(tiny):
+    "stgcn_ft: backbone trained on the public data only, last layer trained (DP) on the private data; the backbone is shared."
     X, y, _, _ = tiny
-    rng = np.random.default_rng(1)
-    Xp = (rng.normal(size=(20, 9, 16, 15)) * 2 + 1).astype(np.float32)
-    data = {"train": (X, y), "test": (X, y), "classes": list("abcd"), "protocol": "synthetic test data", "layout": "prism15",
-            "spec": "pos+vel+bone", "frames": 16, "public": {"name": "pub", "data": (Xp, np.arange(20) % 5)}}
-    monkeypatch.setitem(B.DEFAULT_TRAIN, "stgcn_ft", {**B.DEFAULT_TRAIN["stgcn_ft"], "channels": (8, 16), "pretrain_epochs": 1,
-                                                       "epochs": 2, "epochs_dp": 2, "batch_size": 8, "batch_size_dp": 8})
-    backbone = B.pretrain_public(data, seed=0)
-    assert B.pretrain_public(data, seed=0) is backbone            # trained once per seed, then reused
-    assert torch.allclose(backbone.input_norm.mean, torch.from_numpy(Xp).mean(dim=(0, 2, 3)), atol=1e-4)
-    out, model = B.run_experiment(data, "utd", "stgcn_ft", 4.0, 0, return_model=True)
+    p, shared = _protocol(tiny), {}
+    out, model = run_experiment(p, "stgcn_ft", 4.0, 0, FAST["stgcn_ft"], return_model=True, backbones=shared)
+    backbone = next(iter(shared.values()))
+    assert torch.allclose(backbone.input_norm.mean, torch.from_numpy(p.public.X).mean(dim=(0, 2, 3)), atol=1e-4)
     assert out["pretrained_on"] == "pub" and out["ledger"]["epsilon_prv"] <= 4 + 1e-6
     for n, v in backbone.state_dict().items():                    # only the head differs from the public backbone
         if not n.startswith("head."): assert torch.equal(v, model.state_dict()[n]), n
-    from prism.privacy import extract_features
-    f_pub = extract_features(backbone, make_loader(Xp, np.zeros(20), 8))[0]
+    f_pub = run_model(backbone, p.public.X, method="features")
     assert torch.allclose(backbone.public_feature_stats[0], f_pub.mean(0), atol=1e-5)   # head standardisation: public features only
+    run_experiment(p, "stgcn_ncm", 4.0, 0, FAST["stgcn_ncm"], backbones=shared)
+    assert len(shared) == 1                                        # the class-means head reused the same backbone
     assert model(torch.from_numpy(X)).shape == (24, 4)
-    with pytest.raises(ValueError, match="no public dataset"): B.pretrain_public({**data, "public": None})
+    with pytest.raises(ValueError, match="no public dataset"): run_experiment(_protocol(tiny, public=False), "stgcn_ft", 4.0, 0, FAST["stgcn_ft"])
 
 
-def test_private_class_means(tiny, monkeypatch):
+def test_private_class_means(tiny):
     "stgcn_ncm: without noise the head is the cosine nearest-class-mean rule; with noise the ledger is the Gaussian mechanism's."
     X, y, _, _ = tiny
-    rng = np.random.default_rng(2)
-    Xp = rng.normal(size=(20, 9, 16, 15)).astype(np.float32)
-    data = {"train": (X, y), "test": (X, y), "classes": list("abcd"), "protocol": "synthetic test data", "layout": "prism15",
-            "spec": "pos+vel+bone", "frames": 16, "public": {"name": "pub", "data": (Xp, np.arange(20) % 5)}}
-    monkeypatch.setitem(B.DEFAULT_TRAIN, "stgcn_ft", {**B.DEFAULT_TRAIN["stgcn_ft"], "channels": (8, 16), "pretrain_epochs": 1})
-    monkeypatch.setitem(B.DEFAULT_TRAIN, "stgcn_ncm", {**B.DEFAULT_TRAIN["stgcn_ncm"], "channels": (8, 16)})
-    from prism.privacy import create_privacy_config, extract_features
-    backbone = B.pretrain_public(data, seed=0)
-    model = B.build_model("stgcn_ncm", 15, 9, 4)
+    p = _protocol(tiny, seed=2)
+    backbone = pretrain_public(p.public, CLIP, "stgcn_ft", FAST["stgcn_ncm"], seed=0)
+    model = build_model("stgcn_ncm", CLIP, 4, FAST["stgcn_ncm"])
     model.load_state_dict({n: v for n, v in backbone.state_dict().items() if not n.startswith("head.")}, strict=False)
-    res = B.fit_private_ncm(model, data, create_privacy_config(None, 1e-5, noise_multiplier=0.0), public_stats=backbone.public_feature_stats)
-    mu, sd = backbone.public_feature_stats
-    f = (extract_features(backbone, make_loader(X, y, 8))[0] - mu) / sd
+    stats = backbone.public_feature_stats
+    res = fit_private_ncm(model, X, y, stats, create_privacy_config(None, 1e-5, noise_multiplier=0.0))
+    mu, sd = stats
+    f = (run_model(backbone, X, method="features") - mu) / sd
     u = f / f.norm(dim=1, keepdim=True)
     C = torch.stack([u[torch.from_numpy(y == c)].sum(0) for c in range(4)]); C = C / C.norm(dim=1, keepdim=True)
     with torch.no_grad(): assert torch.equal(model(torch.from_numpy(X)).argmax(1), (u @ C.T).argmax(1))
     assert res["ledger"]["epsilon_prv"] == float("inf") and res["ledger"]["noise_multiplier"] == 0.0
     # with a public PCA projection the folded head is the cosine rule in the projected space
-    B.fit_private_ncm(model, data, create_privacy_config(None, 1e-5, noise_multiplier=0.0), public_stats=backbone.public_feature_stats, dims=4)
-    fp = (extract_features(backbone, make_loader(Xp, np.zeros(20), 8))[0] - mu) / sd
+    fit_private_ncm(model, X, y, stats, create_privacy_config(None, 1e-5, noise_multiplier=0.0), dims=4, public_X=p.public.X)
+    fp = (run_model(backbone, p.public.X, method="features") - mu) / sd
     P = torch.linalg.svd(fp - fp.mean(0), full_matrices=False)[2][:4].T
     z = f @ P; uz = z / z.norm(dim=1, keepdim=True)
     Cz = torch.stack([uz[torch.from_numpy(y == c)].sum(0) for c in range(4)]); Cz = Cz / Cz.norm(dim=1, keepdim=True)
     with torch.no_grad(): assert torch.equal(model(torch.from_numpy(X)).argmax(1), (uz @ Cz.T).argmax(1))
-    out = B.run_experiment(data, "utd", "stgcn_ncm", 1.0, 0)
+    out = run_experiment(p, "stgcn_ncm", 1.0, 0, FAST["stgcn_ncm"])
     led = out["ledger"]
     assert led["epsilon_prv"] <= 1 + 1e-6 and led["steps"] == 1 and led["sample_rate"] == 1.0 and led["noise_multiplier"] > 3
     assert out["pretrained_on"] == "pub" and "Gaussian mechanism" in led["mechanism"]
 
 
 def test_deployable_kinds():
-    assert B.deployable("stgcn", None) and not B.deployable("stgcn", 8) and not B.deployable("lstm", 1)
-    assert all(B.deployable(k, e) for k in ("stgcn_ft", "stgcn_ncm", "lstm_ft") for e in (0.5, 8, None))
-    assert set(B.PUBLIC_BACKBONE) <= set(B.MODEL_KINDS)
-
-
-def _ft_data(tiny, monkeypatch, seed=3):
-    X, y, _, _ = tiny
-    Xp = np.random.default_rng(seed).normal(size=(20, 9, 16, 15)).astype(np.float32)
-    monkeypatch.setitem(B.DEFAULT_TRAIN, "stgcn_ft", {**B.DEFAULT_TRAIN["stgcn_ft"], "channels": (8, 16), "pretrain_epochs": 1,
-                                                       "epochs": 2, "epochs_dp": 2, "batch_size": 8, "batch_size_dp": 8})
-    monkeypatch.setitem(B.DEFAULT_TRAIN, "stgcn_ncm", {**B.DEFAULT_TRAIN["stgcn_ncm"], "channels": (8, 16)})
-    return {"train": (X, y), "test": (X, y), "classes": list("abcd"), "protocol": "synthetic test data", "layout": "prism15",
-            "spec": "pos+vel+bone", "frames": 16, "public": {"name": "pub", "data": (Xp, np.arange(20) % 5)},
-            "subjects": {"train": np.array([f"p{i % 6}" for i in range(len(y))]), "test": np.array([f"q{i % 6}" for i in range(len(y))])}}
+    assert deployable("stgcn", None) and not deployable("stgcn", 8) and not deployable("lstm", 1)
+    assert all(deployable(k, e) for k in ("stgcn_ft", "stgcn_ncm", "lstm_ft") for e in (0.5, 8, None))
+    assert set(PUBLIC_BACKBONE) <= set(MODEL_KINDS) and set(RECIPES) == set(MODEL_KINDS)
 
 
 @pytest.mark.parametrize("kind", ["stgcn_ncm", "stgcn_ft"])
-def test_recorded_seed_does_not_replay_private_noise(tiny, monkeypatch, kind):
-    "The run file records seed 0; replaying with it reproduces only a reproducible run, never a private one (today's bug for class means)."
-    data = _ft_data(tiny, monkeypatch)
-    (a, ma), (b, mb) = [B.run_experiment(data, "utd", kind, 1.0, 0, return_model=True) for _ in range(2)]
+def test_recorded_seed_does_not_replay_private_noise(tiny, kind):
+    "The run file records seed 0; replaying with it reproduces only a reproducible run, never a private one."
+    p, shared = _protocol(tiny), {}
+    (a, ma), (b, mb) = [run_experiment(p, kind, 1.0, 0, FAST[kind], return_model=True, backbones=shared) for _ in range(2)]
     assert a["seed"] == 0 and a["private"] and a["ledger"]["randomness"].startswith("secret")
     assert not torch.equal(ma.head.weight, mb.head.weight)
-    (r1, m1), (r2, m2) = [B.run_experiment(data, "utd", kind, 1.0, 0, return_model=True, reproducible=True) for _ in range(2)]
+    (r1, m1), (r2, m2) = [run_experiment(p, kind, 1.0, 0, FAST[kind], return_model=True, reproducible=True, backbones=shared) for _ in range(2)]
     assert torch.equal(m1.head.weight, m2.head.weight)                  # the attack succeeds against a seeded run ...
     assert not r1["private"] and "NOT PRIVATE" in r1["ledger"]["randomness"]   # ... which therefore says it is not private
 
 
 @pytest.mark.parametrize("kind", ["stgcn_ncm", "stgcn_ft"])
-def test_person_unit_recipes(tiny, monkeypatch, kind):
-    data = _ft_data(tiny, monkeypatch)
-    out = B.run_experiment(data, "utd", kind, 4.0, 0, unit="person")
+def test_person_unit_recipes(tiny, kind):
+    p, shared = _protocol(tiny), {}
+    out = run_experiment(p, kind, 4.0, 0, FAST[kind], unit="person", backbones=shared)
     led = out["ledger"]
     assert led["unit"] == "person" and led["num_samples"] == 6 and led["epsilon_prv"] <= 4 + 1e-6 and out["privacy_unit"] == "person"
-    clip = B.run_experiment(data, "utd", kind, 4.0, 0)["ledger"]
+    clip = run_experiment(p, kind, 4.0, 0, FAST[kind], backbones=shared)["ledger"]
     assert clip["unit"] == "clip" and clip["person_level"]["k"] == 4     # 24 clips of 6 people: group privacy of 4 clips

@@ -130,3 +130,35 @@ def test_real_utd_bone_lengths_and_rest():
         v = np.linalg.norm(compute_channels(x, lay, 'vel'), axis=-1)
         assert np.median(v[:3]) < 0.003, a          # subjects start at rest (metres per frame)
     assert np.median(np.stack(rel)) < 0.10
+
+
+# ---- normalisation (moved from prism.pose)
+from prism.kinematics import GapWarning, fill_gaps, normalize_pose, torso_length
+
+def test_fill_and_normalise_contracts():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(30, 33, 4)).astype(np.float32)
+    x[5:25] = np.nan                                        # 20 missing frames > max_gap=15
+    with pytest.warns(GapWarning, match="longest run of missing frames is 20 > max_gap=15"):
+        n = normalize_pose(x)
+    assert np.isfinite(n).all() and n.shape == (30, 33, 4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        normalize_pose(x, max_gap=20)
+    with pytest.raises(ValueError, match="has 33"): normalize_pose(x[:, :20], "mediapipe33")
+    with pytest.raises(ValueError, match="has 20"): normalize_pose(x, "kinect20_msr")
+    with pytest.raises(ValueError, match="rotate must be"): normalize_pose(x, rotate="yes")
+    z = np.zeros((4, 33, 3), np.float32)
+    with pytest.raises(ValueError, match="torso length .* undefined"): normalize_pose(z)
+    y = fill_gaps(x[..., :3])
+    np.testing.assert_allclose(y[5:25], np.broadcast_to(y[4], (20, 33, 3)) + (y[25] - y[4]) * (np.arange(1, 21) / 21)[:, None, None], atol=1e-5)
+
+@pytest.mark.parametrize("layout", ["mediapipe33", "kinect20_utd", "kinect20_msr", "prism15"])
+def test_normalise_any_layout(layout):
+    from prism.skeleton import get_layout
+    V = get_layout(layout).num_joints
+    x = np.random.default_rng(1).normal(size=(8, V, 3)).astype(np.float32) * 3 + 7
+    n = normalize_pose(x, layout, center="first", rotate=True)
+    hip = (n[0, get_layout(layout).index("left_hip")] + n[0, get_layout(layout).index("right_hip")]) / 2
+    np.testing.assert_allclose(hip, 0, atol=1e-4)
+    np.testing.assert_allclose(np.median(torso_length(n, layout)), 1, atol=1e-4)

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from prism.benchmarks import make_loader
+from prism.clip import make_loader, ClipSpec
 from prism.models import LSTMBaseline, STGCN_PRISM
-from prism.optimization import (LinearGraphConv, OnnxModel, STGCNCore, checkpoint_paths, export_onnx, export_torchscript,
-                                load_checkpoint, model_config, optimize_stgcn_model, quantize_dynamic_lstm,
-                                quantize_static_int8, save_checkpoint, update_card, int8_feature_error)
+from prism.optimization import (LinearGraphConv, OnnxModel, STGCNCore, export_onnx, export_torchscript, optimize_stgcn_model,
+                                quantize_dynamic_lstm, quantize_static_int8, int8_feature_error)
+from prism.checkpoint import checkpoint_paths, load_checkpoint, model_config, save_checkpoint, update_card
 
 
 @pytest.fixture(scope="module")
@@ -125,13 +125,12 @@ def test_zoo_refuses_models_whose_epsilon_does_not_hold(setup, tmp_path):
         save_checkpoint(stgcn, tmp_path / "b", {"epsilon": 4.0, "ledger": {"epsilon_prv": 4.0, "delta": 1e-5}})
     assert list(tmp_path.iterdir()) == []
     import prism.experiments as B
-    data = {"train": (X, y), "test": (X, y), "classes": list("abcd"), "protocol": "synthetic", "layout": "prism15", "spec": "pos+vel+bone",
-            "frames": X.shape[2], "subjects": {"train": np.arange(len(y)) % 4, "test": np.arange(len(y)) % 4}}
-    kw = dict(epochs=1, batch_size=8)
+    data = B.Protocol("utd", "synthetic", X, y, X, y, np.arange(len(y)) % 4, np.arange(len(y)) % 4, tuple("abcd"), ClipSpec(frames=X.shape[2]))
+    s = B.recipe("lstm", epochs=1, batch_size=8)
     with pytest.raises(ValueError, match="refusing to publish"):
-        B.run_experiment(data, "utd", "lstm", 4.0, 0, checkpoint=tmp_path / "c", reproducible=True, **kw)
+        B.run_experiment(data, "lstm", 4.0, 0, s, checkpoint=tmp_path / "c", reproducible=True)
     assert not (tmp_path / "c.json").exists()
-    out = B.run_experiment(data, "utd", "lstm", 4.0, 0, checkpoint=tmp_path / "d", **kw)   # the same run with secret randomness is kept
+    out = B.run_experiment(data, "lstm", 4.0, 0, s, checkpoint=tmp_path / "d")   # the same run with secret randomness is kept
     _, card = load_checkpoint(tmp_path / "d")
     assert card["ledger"]["randomness"].startswith("secret") and card["private"] and out["private"]
     card = update_card(tmp_path / "d", release_ledger={"this_repository": {"epsilon": float("inf"), "delta": 1e-5, "text": "infinite: test"}})

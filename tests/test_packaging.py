@@ -46,7 +46,7 @@ def test_cli_version(capsys):
 
 
 def test_model_cards_record_distribution_and_version(tmp_path, make_tiny):
-    from prism.optimization import save_checkpoint, load_checkpoint
+    from prism.checkpoint import save_checkpoint, load_checkpoint
     *_, stgcn, _ = make_tiny(4)
     card = save_checkpoint(stgcn, tmp_path/'tiny')
     assert (card['distribution'], card['code_version']) == (DIST, prism.__version__)

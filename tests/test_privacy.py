@@ -7,10 +7,11 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 from opacus.data_loader import DPDataLoader
 from prism.privacy import (create_privacy_config, PrivacyConfig, PrivacyPreservingTrainer, privacy_ledger,
-                           epsilon_from_history, SkeletonAugment, LinearHead, extract_features, PRIVACY_UNITS,
+                           epsilon_from_history, LinearHead, PRIVACY_UNITS, is_nonprivate,
                            secret_generator, gaussian_noise, run_generators, noise_multiplier_for, group_privacy,
                            compose_releases, format_ledger, PersonDataset, collate_persons, _hparams)
-from prism.models import STGCN_PRISM, LSTMBaseline
+from prism.models import STGCN_PRISM, LSTMBaseline, run_model
+from prism.clip import Augment, ClipSpec, clip_arrays
 
 for m in ["Optimal order is the largest alpha", "Full backward hook"]:
     warnings.filterwarnings("ignore", message=m)
@@ -140,7 +141,7 @@ def test_format_ledger_without_clipping_norm():
     assert "C=n/a" in format_ledger({"epsilon_prv": 1.0, "epsilon_rdp": 1.1, "delta": 1e-5, "max_grad_norm": None, "noise_multiplier": 4.0})
 
 def test_hparams_record_settings_not_reprs():
-    h = _hparams(augment=SkeletonAugment(rotate_deg=20), pick=lambda v: v, n=3)
+    h = _hparams(augment=Augment(rotate_deg=20), pick=lambda v: v, n=3)
     assert h["augment"]["rotate_deg"] == 20 and "0x" not in str(h) and h["n"] == 3
 
 def test_person_unit_one_clipped_gradient_per_person():
@@ -230,12 +231,8 @@ def test_nonprivate_trainer_same_loop():
     assert not res["private"] and res["ledger"] is None and len(res["history"]) == 3
     assert set(res["final"]) == {"val_loss", "val_acc"} and res["best"]["epoch"] in (1, 2, 3)
 
-def test_augment_rotation_is_consistent_across_vector_groups():
-    x = torch.randn(3, 9, 8, 15)
-    y = SkeletonAugment(rotate_deg=40, scale=0.0, shift=0, generator=torch.Generator().manual_seed(1))(x)
-    for g in range(3):
-        assert torch.allclose(y[:, 3*g:3*g+3].norm(dim=1), x[:, 3*g:3*g+3].norm(dim=1), atol=1e-5)
-    assert SkeletonAugment()(torch.zeros(0, 9, 8, 15)).shape == (0, 9, 8, 15)
+def test_is_nonprivate():
+    assert [is_nonprivate(e) for e in (None, "none", "No DP", "inf", float("inf"), 1, 0.5, "1")] == [True] * 5 + [False] * 3
 
 # ------------------------------------------------------------------ real data, small subset
 def _utd_subset():
@@ -243,16 +240,9 @@ def _utd_subset():
     if not root or not os.path.isdir(os.path.join(root, "utd_mhad")):
         pytest.skip("PRISM_DATA is not set or has no utd_mhad/: set PRISM_DATA to the data root")
     from prism.data import load_utd_mhad, utd_cross_subject
-    from prism.pose import normalize_pose
-    from prism.skeleton import to_common
-    from prism.kinematics import compute_channels
     recs = [r for r in load_utd_mhad(root) if r.label < 4]
     tr, te = utd_cross_subject(recs)
-    def t(r):
-        x = to_common(normalize_pose(r.joints, r.layout, center="first"), r.layout, "prism15")
-        x = x[np.linspace(0, len(x) - 1, 16).round().astype(int)]
-        return compute_channels(x, "prism15", "pos+vel").transpose(2, 0, 1)
-    mk = lambda rs: TensorDataset(torch.tensor(np.stack([t(r) for r in rs])), torch.tensor([r.label for r in rs]))
+    mk = lambda rs: TensorDataset(*map(torch.as_tensor, clip_arrays(rs, ClipSpec(channels="pos+vel", frames=16))))
     return mk(tr), mk(te)
 
 @pytest.mark.parametrize("make", [
@@ -262,9 +252,9 @@ def test_real_subset_private_training(make):
     tr_ds, te_ds = _utd_subset()
     torch.manual_seed(0)
     trainer = PrivacyPreservingTrainer(make(), create_privacy_config(4.0, 1e-5), lr=0.1, seed=0,
-                                       augment=SkeletonAugment(), augment_multiplicity=2, ema_decay=0.9)
+                                       augment=Augment(), augment_multiplicity=2, ema_decay=0.9)
     res = trainer.train(DataLoader(tr_ds, batch_size=16, shuffle=True), DataLoader(te_ds, batch_size=64), num_epochs=2)
     assert res["ledger"]["epsilon_prv"] <= 4.0 + 1e-6 and res["ledger"]["augment_multiplicity"] == 2
     assert 0.0 <= res["final"]["val_acc"] <= 1.0 and isinstance(trainer.train_loader_, DPDataLoader)
-    f, y = extract_features(trainer.model, DataLoader(te_ds, batch_size=64))
-    assert f.shape[0] == len(te_ds) and y.shape == (len(te_ds),)
+    f = run_model(trainer.model, DataLoader(te_ds, batch_size=64), method="features")
+    assert f.shape[0] == len(te_ds)

@@ -1,10 +1,12 @@
-"PRISMDataset: shapes, resampling, augmentation, seeding, bad input (UTD-MHAD and MSR Action3D subsets)."
+"prism.clip: the one record -> input path, its resampler and augmentation, PRISMDataset (UTD-MHAD and MSR Action3D subsets)."
 import os
 from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from prism.data import PRISMDataset, Augment, SkeletonRecord, resample, resample_times
+from prism.clip import (ClipSpec, DEFAULT_CLIP, Augment, PRISMDataset, clip_tensor, clip_arrays, clip_positions, positions_tensor,
+                        resample, resample_times)
+from prism.data import SkeletonRecord
 from prism.kinematics import num_channels
 from prism.skeleton import get_layout
 
@@ -18,7 +20,7 @@ def root() -> Path:
 
 @pytest.fixture(scope='module')
 def utd(root):
-    from prism.data import read_utd_mhad_file, load_utd_mhad
+    from prism.data import load_utd_mhad
     return [r for r in load_utd_mhad(root) if r.subject in (1, 2) and r.trial == 1]   # 54 sequences
 
 
@@ -29,11 +31,11 @@ def msr(root):
 
 
 @pytest.mark.parametrize('spec', ['pos', 'pos+vel', 'pos+bone+vel', 'pos+vel+acc+bone+angle'])
-@pytest.mark.parametrize('layout', ['prism15', None])
+@pytest.mark.parametrize('layout', ['prism15', 'kinect20_utd'])
 @pytest.mark.parametrize('train', [False, True])
 def test_item_shape_and_finite(utd, spec, layout, train):
-    ds = PRISMDataset(utd, sequence_length=24, layout=layout, channels=spec, train=train)
-    V = 15 if layout else 20
+    ds = PRISMDataset(utd, ClipSpec(layout, spec, 24), train=train)
+    V = 15 if layout == 'prism15' else 20
     for i in (0, len(ds) // 2, len(ds) - 1):
         x, y = ds[i]
         assert x.shape == (num_channels(spec), 24, V) and x.dtype == torch.float32 and torch.isfinite(x).all()
@@ -41,32 +43,38 @@ def test_item_shape_and_finite(utd, spec, layout, train):
     assert ds.shape == (num_channels(spec), 24, V) and ds.in_channels == num_channels(spec)
 
 
-def test_use_kinematics_false_is_positions(utd):
-    ds = PRISMDataset(utd, use_kinematics=False, channels='pos+vel')
-    assert ds.spec == 'pos' and ds[0][0].shape == (3, 30, 15)
+def test_one_path_everywhere(utd):
+    "An evaluation item, a clip_tensor and a row of clip_arrays are the same array."
+    ds = PRISMDataset(utd[:5])
+    X, y = clip_arrays(utd[:5])
+    for i in range(5):
+        assert np.array_equal(ds[i][0].numpy(), clip_tensor(utd[i])) and np.array_equal(X[i], clip_tensor(utd[i]))
+    assert np.array_equal(positions_tensor(clip_positions(utd[0])), X[0]) and list(y) == [r.label for r in utd[:5]]
+
+
+def test_clip_tensor_on_real_utd(utd):
+    x = clip_tensor(utd[0])
+    assert x.shape == DEFAULT_CLIP.shape == (9, 32, 15) and x.dtype == np.float32 and np.isfinite(x).all()
+    assert clip_tensor(utd[0], ClipSpec("kinect20_utd", "pos", 20)).shape == (3, 20, 20)
 
 
 def test_msr_short_and_long_clips(msr):
-    ds = PRISMDataset(msr, channels='pos+vel', sequence_length=30)
+    ds = PRISMDataset(msr, ClipSpec(channels='pos+vel', frames=30))
     T = [r.num_frames for r in msr]
     for i in (int(np.argmin(T)), int(np.argmax(T))):
         x, _ = ds[i]
         assert x.shape == (6, 30, 15) and torch.isfinite(x).all()
-        pos = x[:3]
-        assert (pos.abs().sum((0, 2)) > 0).all()        # no zero-padded frames
+        assert (x[:3].abs().sum((0, 2)) > 0).all()        # no zero-padded frames
 
 
 def test_eval_is_deterministic_train_is_seeded(msr):
     ev = PRISMDataset(msr, train=False)
     assert torch.equal(ev[3][0], ev[3][0])
-    a = PRISMDataset(msr, train=True, seed=7)
-    b = PRISMDataset(msr, train=True, seed=7)
-    c = PRISMDataset(msr, train=True, seed=8)
+    a, b, c = PRISMDataset(msr, train=True, seed=7), PRISMDataset(msr, train=True, seed=7), PRISMDataset(msr, train=True, seed=8)
     assert torch.equal(a[3][0], b[3][0]) and not torch.equal(a[3][0], c[3][0])
     x0 = a[3][0]; a.set_epoch(2)
     assert not torch.equal(x0, a[3][0])
-    # the same draws whatever the order items are read in (safe with DataLoader workers)
-    b.set_epoch(2); _ = [b[i] for i in range(5, 0, -1)]
+    b.set_epoch(2); _ = [b[i] for i in range(5, 0, -1)]   # the same draws whatever the order items are read in
     assert torch.equal(a[3][0], b[3][0])
 
 
@@ -77,14 +85,25 @@ def test_augment_off_when_not_training(utd):
 
 
 def test_augmentation_keeps_geometry(utd):
-    ds = PRISMDataset(utd, train=True, augment=Augment(jitter=0.0, scale=(1.0, 1.0), crop=(1.0, 1.0)), seed=1)
+    ds = PRISMDataset(utd, train=True, augment=Augment(scale=0.0, shift=0, crop=(1.0, 1.0)), seed=1)
     ev = PRISMDataset(utd)
     lay = get_layout('prism15')
     bone = lambda x: np.linalg.norm(x - x[:, np.maximum(lay.parents, 0)], axis=-1)
     xa, xe = ds.clip(4), ev.clip(4)
-    # jittered sampling moves the frames, but the bone lengths stay those of the same body (rotation only)
-    assert abs(np.median(bone(xa)) - np.median(bone(xe))) < 0.02
+    assert abs(np.median(bone(xa)) - np.median(bone(xe))) < 0.02   # jittered sampling moves frames; the body's bones stay
     assert abs(np.median(xa[..., 1]) - np.median(xe[..., 1])) < 0.05
+
+
+def test_augment_one_law_for_clips_and_batches():
+    x = np.random.default_rng(0).normal(size=(12, 15, 3))
+    b = torch.from_numpy(x.transpose(2, 0, 1))[None]
+    a = Augment(jitter=0.01)
+    np.testing.assert_allclose(a(b, torch.Generator().manual_seed(4))[0].numpy().transpose(1, 2, 0), a(x, torch.Generator().manual_seed(4)))
+    y = Augment(rotate_deg=40, scale=0.0, shift=0)(torch.randn(4, 9, 8, 15), torch.Generator().manual_seed(1))
+    assert y.shape == (4, 9, 8, 15)
+    assert Augment()(torch.zeros(0, 9, 8, 15)).shape == (0, 9, 8, 15)
+    with pytest.raises(ValueError, match="needs 9 channels"): Augment()(torch.zeros(2, 6, 8, 15), vector_groups=3)
+    assert Augment().settings() == {"class": "Augment", "rotate_deg": 20.0, "scale": 0.15, "shift": 2, "jitter": 0.0, "crop": (0.8, 1.0)}
 
 
 def test_resample_times_contract():
@@ -101,13 +120,13 @@ def test_resample_times_contract():
 def test_generic_folder_root(utd, tmp_path):
     from prism.data import save_generic
     save_generic(utd[:4], tmp_path/'mine', name='mine')
-    ds = PRISMDataset(tmp_path/'mine', channels='pos+bone')
-    assert len(ds) == 4 and ds[0][0].shape == (6, 30, 15)
+    ds = PRISMDataset(tmp_path/'mine', ClipSpec(channels='pos+bone'))
+    assert len(ds) == 4 and ds[0][0].shape == (6, 32, 15)
 
 
 def test_root_with_dataset(root):
-    ds = PRISMDataset(root, dataset='msr_action3d', channels='pos')
-    assert len(ds) == 557 and ds[0][0].shape == (3, 30, 15)
+    ds = PRISMDataset(root, ClipSpec(channels='pos'), dataset='msr_action3d')
+    assert len(ds) == 557 and ds[0][0].shape == (3, 32, 15)
 
 
 def _rec(joints, layout='kinect20_utd', source='x.mat', dataset='demo'):
@@ -117,12 +136,12 @@ def _rec(joints, layout='kinect20_utd', source='x.mat', dataset='demo'):
 @pytest.mark.parametrize('make,msg', [
     (lambda u, m: PRISMDataset([]), 'no records'),
     (lambda u, m: PRISMDataset([1, 2]), 'expected SkeletonRecord items, got int'),
-    (lambda u, m: PRISMDataset(u[:2] + m[:2], layout=None), 'several layouts'),
     (lambda u, m: PRISMDataset(u[:2] + m[:2]), 'several datasets'),
-    (lambda u, m: PRISMDataset(u[:2], channels='pos+jerk'), "unknown channel 'jerk'"),
-    (lambda u, m: PRISMDataset(u[:2], layout='smpl24'), "unknown layout 'smpl24'"),
-    (lambda u, m: PRISMDataset(u[:2], sequence_length=0), 'sequence_length must be >= 2'),
+    (lambda u, m: PRISMDataset(u[:2], ClipSpec(channels='pos+jerk')), "unknown channel 'jerk'"),
+    (lambda u, m: PRISMDataset(u[:2], ClipSpec(layout='smpl24')), "unknown layout 'smpl24'"),
+    (lambda u, m: PRISMDataset(u[:2], ClipSpec(frames=0)), 'frames must be an integer >= 2'),
     (lambda u, m: PRISMDataset([_rec(u[0].joints[:1], source='one.mat')]), 'one.mat: 1 frame(s)'),
+    (lambda u, m: clip_tensor(_rec(u[0].joints[:1], source='one.mat')), 'one.mat: 1 frame(s)'),
     (lambda u, m: PRISMDataset([_rec(np.full((5, 20, 3), np.nan, np.float32), source='empty.mat')]), 'empty.mat: cannot normalise'),
     (lambda u, m: PRISMDataset([_rec(np.where(np.arange(20)[None, :, None] == 0, np.nan, u[0].joints).astype(np.float32),
                                      source='nohead.mat')]), "nohead.mat: joints ['head']"),
