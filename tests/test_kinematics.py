@@ -133,6 +133,7 @@ def test_real_utd_bone_lengths_and_rest():
 
 
 # ---- normalisation (moved from prism.pose)
+import warnings
 from prism.kinematics import GapWarning, fill_gaps, normalize_pose, torso_length
 
 def test_fill_and_normalise_contracts():
