@@ -14,14 +14,15 @@ import pandas as pd
 import scipy.io as sio
 import matplotlib.pyplot as plt
 from .io import atomic_write, atomic_write_bytes, file_hash
-from .skeleton import LAYOUTS, Layout, get_layout
+from .skeleton import LAYOUTS, Layout, get_layout, check_layout, check_sequence, layout_to_dict, layout_from_dict
 
 # %% auto #0
-__all__ = ['DATA_ENV', 'DATA_HELP', 'MIN_CLIP_FRAMES', 'UTD_ACTIONS', 'UTD_TRAIN_SUBJECTS', 'MSR_TRAIN_SUBJECTS', 'DOWNLOADS',
-           'get_data_root', 'SkeletonRecord', 'check_clip_length', 'Records', 'read_utd_mhad_file', 'load_utd_mhad',
-           'read_msr_file', 'msr_action_names', 'load_msr_action3d', 'joint_index', 'cross_subject_split',
-           'utd_cross_subject', 'msr_cross_subject', 'msr_action_sets', 'msr_action_set', 'validation_split',
-           'load_skeleton_datasets', 'plot_sequence', 'save_generic', 'load_generic', 'download']
+__all__ = ['DATA_ENV', 'DATA_HELP', 'UTD_ACTIONS', 'UTD_TRAIN_SUBJECTS', 'MSR_TRAIN_SUBJECTS', 'MIN_CLIP_FRAMES',
+           'GENERIC_VERSION', 'DOWNLOADS', 'get_data_root', 'SkeletonRecord', 'Records', 'read_utd_mhad_file',
+           'load_utd_mhad', 'read_msr_file', 'msr_action_names', 'load_msr_action3d', 'joint_index',
+           'cross_subject_split', 'utd_cross_subject', 'msr_cross_subject', 'msr_action_sets', 'msr_action_set',
+           'validation_split', 'load_skeleton_datasets', 'plot_sequence', 'check_clip_length', 'save_generic',
+           'load_generic', 'download']
 
 # %% ../nbs/03_data.ipynb #519ae312
 DATA_ENV = "PRISM_DATA"
@@ -56,7 +57,7 @@ class SkeletonRecord:
     action: str                   # action name
     subject: int|str              # performer id (source-video id for JHMDB)
     trial: int                    # repetition index (0 when unknown)
-    layout: str                   # joint layout name, a key of `prism.skeleton.LAYOUTS`
+    layout: str|Layout            # a key of `prism.skeleton.LAYOUTS`, or the `Layout` itself (a custom one)
     source: str                   # file path relative to the data root
     dataset: str                  # "utd_mhad", "msr_action3d", "jhmdb" or a user's name
     confidence: np.ndarray|None = None  # (T, V) per-joint confidence or visibility, if the source has it
@@ -81,18 +82,7 @@ class SkeletonRecord:
 
     def __repr__(self):
         return (f"SkeletonRecord({self.dataset}: {self.action!r} (label {self.label}), subject {self.subject}, "
-                f"trial {self.trial}, {self.num_frames} frames x {self.num_joints} joints [{self.layout}], {self.source})")
-
-# %% ../nbs/03_data.ipynb #8753f047
-MIN_CLIP_FRAMES = 2 # the fewest frames a clip may have, everywhere in PRISM
-
-def check_clip_length(frames:int, # frames in the clip
-                      source:str, # the clip's file (named in the error)
-                     ) -> None:
-    "Raise a ValueError naming `source` when a clip has fewer than `MIN_CLIP_FRAMES` frames."
-    if frames < MIN_CLIP_FRAMES:
-        raise ValueError(f"{source}: {frames} frame(s); a clip needs at least {MIN_CLIP_FRAMES} frames (PRISM's one rule: "
-                         "velocity and resampling need motion)")
+                f"trial {self.trial}, {self.num_frames} frames x {self.num_joints} joints [{getattr(self.layout, 'name', self.layout)}], {self.source})")
 
 # %% ../nbs/03_data.ipynb #8ed45ae0
 class Records(list):
@@ -108,7 +98,7 @@ class Records(list):
             rs = [r for r in self if r.dataset == ds]
             T = np.array([r.num_frames for r in rs])
             rows.append(dict(dataset=ds, sequences=len(rs), actions=len({r.label for r in rs}),
-                             subjects=len({r.subject for r in rs}), joints=rs[0].num_joints, layout=rs[0].layout,
+                             subjects=len({r.subject for r in rs}), joints=rs[0].num_joints, layout=getattr(rs[0].layout, "name", rs[0].layout),
                              frames_min=int(T.min()), frames_median=float(np.median(T)), frames_max=int(T.max()),
                              frames_total=int(T.sum()), skipped=len(self.skipped)))
         return pd.DataFrame(rows).set_index("dataset") if rows else pd.DataFrame()
@@ -339,6 +329,61 @@ def plot_sequence(rec:SkeletonRecord, # the sequence to draw
     ax.set_title(f"{rec.dataset}: {rec.action} (subject {rec.subject}), seen from the camera; red = right, blue = left", fontsize=9, pad=18)
     return ax
 
+# %% ../nbs/03_data.ipynb #a3d0c001
+MIN_CLIP_FRAMES = 2
+
+def check_clip_length(frames:int|np.ndarray, # number of frames, or the (T, ...) clip itself
+                      source:str, # the clip's file (a record's `source`), for the message
+                     ) -> int:
+    "The clip's frame count; ValueError naming `source` and the rule when it has fewer than `MIN_CLIP_FRAMES`."
+    T = int(frames) if np.ndim(frames) == 0 else len(frames)
+    if T < MIN_CLIP_FRAMES:
+        raise ValueError(f"{source}: {T} frame(s), but a clip needs at least MIN_CLIP_FRAMES = {MIN_CLIP_FRAMES} "
+                         "(velocities and resampling need two); drop it or record a longer one")
+    return T
+
+# %% ../nbs/03_data.ipynb #a3d0c004
+def _generic_layout(records:Sequence, # records to save
+                    layout:object=None, # a `Layout`, a registered name or a `layout_to_dict` dict; None: the records' own
+                   ):
+    "The one `Layout` that `records` are in (checked against `layout` when given); ValueError naming the record that disagrees."
+    def resolve(l, src):
+        if isinstance(l, Layout): return l
+        if isinstance(l, dict): return layout_from_dict(l, src)
+        if isinstance(l, str) and l in LAYOUTS: return LAYOUTS[l]
+        raise ValueError(f"{src}: layout {l!r} is not one of PRISM's layouts {sorted(LAYOUTS)}; put your Layout object in "
+                         "the records (layout=my_layout) or pass save_generic(..., layout=my_layout)")
+    lay = resolve(layout, "save_generic(layout=...)") if layout is not None else None
+    for r in records:
+        if lay is not None and isinstance(r.layout, str) and r.layout == lay.name: continue   # the name of the layout given
+        rl = resolve(r.layout, r.source)
+        if lay is None: lay = rl
+        elif rl != lay:
+            raise ValueError(f"{r.source}: layout {rl.name!r} differs from {lay.name!r} "
+                             f"({'the layout given' if layout is not None else 'of the first record'}); save each layout separately")
+    known = LAYOUTS.get(lay.name)
+    if known is not None and known != lay:
+        raise ValueError(f"layout {lay.name!r} differs from PRISM's registered layout of that name (joints, bones, centre "
+                         "or up); give yours another name")
+    return lay
+
+# %% ../nbs/03_data.ipynb #a3d0c007
+def _meta_json(meta:dict, # a record's `meta`
+               source:str, # the record's source, for messages
+              ) -> str:
+    "A record's `meta` as JSON text (NumPy values as plain numbers and lists); ValueError naming the record and key JSON cannot hold."
+    if not isinstance(meta, dict): raise ValueError(f"{source}: meta must be a dict, got {type(meta).__name__}")
+    bad = [k for k in meta if not isinstance(k, str)]
+    if bad: raise ValueError(f"{source}: meta keys must be strings (JSON would turn {bad[0]!r} into {str(bad[0])!r})")
+    def plain(v):
+        if isinstance(v, (np.generic, np.ndarray)): return v.tolist()
+        raise TypeError(f"a {type(v).__name__}")
+    for k, v in meta.items():
+        try: json.dumps(v, default=plain)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{source}: meta[{k!r}] holds {e}, which JSON cannot store; use numbers, strings, lists or dicts") from None
+    return json.dumps(meta, default=plain)
+
 # %% ../nbs/03_data.ipynb #614b455f
 def _atomic_write_bytes(path:Path, data:bytes):
     "Write `data` to `path` atomically (`prism.pose.atomic_write`): a crash leaves no half file."
@@ -347,74 +392,98 @@ def _atomic_write_bytes(path:Path, data:bytes):
 def _npz_bytes(**arrays) -> bytes:
     buf = io.BytesIO(); np.savez_compressed(buf, **arrays); return buf.getvalue()
 
-def save_generic(records:Sequence,   # records to write
+GENERIC_VERSION = 2   # version of the generic format that `save_generic` writes; `load_generic` reads 1 and 2
+
+def save_generic(records:Sequence,   # records to write, each of at least `MIN_CLIP_FRAMES` frames
                  folder:str|Path,     # output folder (created)
                  name:str="custom",   # dataset name stored in dataset.json
-                 layout:dict|None=None, # full layout description {name, joints, edges, center}; None: the records' registered layout
+                 layout:object=None,  # the records' layout: a `prism.skeleton.Layout`, a registered name or a `layout_to_dict` dict; None: the records' own
+                 check:bool=True,     # run `prism.skeleton.check_layout` on the records and warn (`LayoutWarning`) if they do not fit
                 ) -> Path:
-    "Write records in PRISM's generic format: one `.npz` per sequence plus `dataset.json`."
+    "Write records in PRISM's generic format: one `.npz` per sequence (with its source and meta) plus `dataset.json`."
     if not len(records): raise ValueError("no records to save")
     folder = Path(folder)
-    layouts = {r.layout for r in records}
-    if len(layouts) != 1: raise ValueError(f"records mix layouts {sorted(layouts)}; save each layout separately")
-    lname = layouts.pop()
-    if layout is None:
-        lay = get_layout(lname)
-        layout = dict(name=lay.name, joints=list(lay.joints), edges=[list(e) for e in lay.edges], center=int(lay.center))
+    lay = _generic_layout(records, layout)
+    files = []
+    for r in records:                     # check everything before writing anything
+        check_clip_length(r.num_frames, r.source)
+        check_sequence(r.joints, lay, name=r.source)
+        subject = np.int64(r.subject) if isinstance(r.subject, (int, np.integer)) else np.str_(str(r.subject))
+        a = dict(joints=r.joints, label=np.int64(r.label), action=np.str_(r.action), subject=subject, trial=np.int64(r.trial),
+                 source=np.str_(r.source), meta=np.str_(_meta_json(r.meta, r.source)))
+        if r.confidence is not None: a["confidence"] = r.confidence
+        files.append(a)
+    if check: check_layout(records, lay, name=f"save_generic to {folder.name}")
     classes = {}
     for r in records: classes.setdefault(int(r.label), r.action)
-    meta = dict(format="prism-generic", version=1, name=name, layout=layout,
+    meta = dict(format="prism-generic", version=GENERIC_VERSION, name=name, layout=layout_to_dict(lay),
                 classes=[classes.get(i, "") for i in range(max(classes) + 1)])
-    for i, r in enumerate(records):
-        arrays = dict(joints=r.joints, label=np.int64(r.label), action=np.str_(r.action), subject=np.str_(str(r.subject)),
-                      trial=np.int64(r.trial))
-        if r.confidence is not None: arrays["confidence"] = r.confidence
-        _atomic_write_bytes(folder/f"{i:06d}.npz", _npz_bytes(**arrays))
+    for i, a in enumerate(files): _atomic_write_bytes(folder/f"{i:06d}.npz", _npz_bytes(**a))
     _atomic_write_bytes(folder/"dataset.json", json.dumps(meta, indent=1).encode())
     return folder
 
 # %% ../nbs/03_data.ipynb #c9c7d711
-def _layout_from_json(d:dict):
-    "The layout a `dataset.json` describes, registered in `prism.skeleton.LAYOUTS` when new."
-    if isinstance(d, str): return get_layout(d)
-    for k in ("name", "joints", "edges"):
-        if k not in d: raise ValueError(f"dataset.json layout lacks {k!r} (needs name, joints, edges, center)")
-    lay = Layout(name=d["name"], joints=list(d["joints"]), edges=[tuple(e) for e in d["edges"]], center=int(d.get("center", 0)))
-    if lay.name in LAYOUTS:
-        known = LAYOUTS[lay.name]
-        if list(known.joints) != lay.joints: raise ValueError(f"layout {lay.name!r} in dataset.json differs from the registered one")
-        return known
-    LAYOUTS[lay.name] = lay
-    return lay
+def _layout_from_json(d:dict|str, # dataset.json's "layout": a `layout_to_dict` description or a registered layout's name
+                      where:str="dataset.json", # the file it comes from, for messages
+                     ):
+    "The `Layout` a dataset.json describes: PRISM's registered one when it is the same, else rebuilt from the file; registers nothing."
+    if isinstance(d, str):
+        if d not in LAYOUTS: raise ValueError(f"{where}: unknown layout {d!r}; describe it (name, joints, edges, center, up) "
+                                              f"or use one of {sorted(LAYOUTS)}")
+        return LAYOUTS[d]
+    lay = layout_from_dict(d, where)
+    known = LAYOUTS.get(lay.name)
+    if known is None: return lay
+    if (known.joints, known.edges, known.center) == (lay.joints, lay.edges, lay.center) and ("up" not in d or known.up == lay.up):
+        return known                      # version-1 files carry no up: PRISM's own layout of that name is meant
+    raise ValueError(f"{where}: layout {lay.name!r} differs from PRISM's registered {lay.name!r} (joints, bones, centre or up); "
+                     "give your layout another name")
 
+# %% ../nbs/03_data.ipynb #a3d0c013
 def load_generic(folder:str|Path, # a folder written by `save_generic` (or by hand in that format)
                  on_error:str="raise", # "raise" on a malformed file, or "skip" it and report it
                 ) -> Records:
-    "Read a dataset in PRISM's generic format."
+    "Read a dataset in PRISM's generic format; records keep their source, meta and layout (up included)."
     folder = Path(folder)
     if not folder.is_dir(): raise FileNotFoundError(f"generic dataset folder not found: {folder}")
     mf = folder/"dataset.json"
     if not mf.is_file(): raise FileNotFoundError(f"{mf} not found: a generic dataset needs dataset.json (layout and classes)")
+    where = f"{folder.name}/dataset.json"
     try: meta = json.loads(mf.read_text())
-    except json.JSONDecodeError as e: raise ValueError(f"{mf}: not valid JSON ({e})") from None
-    if "layout" not in meta: raise ValueError(f"{mf}: no 'layout' entry")
-    lay = _layout_from_json(meta["layout"])
+    except json.JSONDecodeError as e: raise ValueError(f"{where}: not valid JSON ({e})") from None
+    version = meta.get("version", 1)
+    if version not in (1, GENERIC_VERSION):
+        raise ValueError(f"{where}: format version {version!r} is not one this PRISM reads (1, {GENERIC_VERSION}); update prism-har")
+    if "layout" not in meta: raise ValueError(f"{where}: no 'layout' entry")
+    lay = _layout_from_json(meta["layout"], where)
+    rec_layout = lay.name if LAYOUTS.get(lay.name) is lay else lay      # a registered layout by name, your own as the object
+    classes = meta.get("classes", [])
     files = sorted(folder.glob("*.npz"))
     if not files: raise FileNotFoundError(f"no .npz sequences in {folder}")
     def read(f):
         try: z = np.load(f, allow_pickle=False)
         except Exception as e: raise ValueError(f"{f.name}: not a readable .npz ({type(e).__name__})") from None
-        for k in ("joints", "label"):
-            if k not in z: raise ValueError(f"{f.name}: missing array {k!r}")
-        j = z["joints"]
-        if j.ndim != 3 or j.shape[1] != lay.num_joints or j.shape[2] != 3:
-            raise ValueError(f"{f.name}: joints must be (T, {lay.num_joints}, 3) for layout {lay.name!r}, got {j.shape}")
-        lab = int(z["label"]); classes = meta.get("classes", [])
-        action = str(z["action"]) if "action" in z else (classes[lab] if lab < len(classes) else str(lab))
-        subj = str(z["subject"]) if "subject" in z else "0"
-        subj = int(subj) if subj.isdigit() else subj
-        return SkeletonRecord(j, lab, action, subj, int(z["trial"]) if "trial" in z else 0, lay.name,
-                              f.name, meta.get("name", folder.name), z["confidence"] if "confidence" in z else None)
+        with z:
+            src = str(z["source"]) if "source" in z else f.name
+            at = f.name if src == f.name else f"{f.name} (from {src})"
+            for k in ("joints", "label"):
+                if k not in z: raise ValueError(f"{at}: missing array {k!r}")
+            j = z["joints"]
+            if j.ndim != 3 or j.shape[1] != lay.num_joints or j.shape[2] != 3:
+                raise ValueError(f"{at}: joints must be (T, {lay.num_joints}, 3) for layout {lay.name!r}, got {j.shape}")
+            check_clip_length(len(j), at)
+            lab = int(z["label"])
+            action = str(z["action"]) if "action" in z else (classes[lab] if lab < len(classes) else str(lab))
+            s = z["subject"] if "subject" in z else np.str_("0")
+            subj = int(s) if np.issubdtype(s.dtype, np.integer) else str(s)
+            if version == 1 and isinstance(subj, str) and subj.isdigit(): subj = int(subj)   # version 1 wrote every subject as text
+            rmeta = {}
+            if "meta" in z:
+                try: rmeta = json.loads(str(z["meta"]))
+                except json.JSONDecodeError as e: raise ValueError(f"{at}: meta is not valid JSON ({e})") from None
+                if not isinstance(rmeta, dict): raise ValueError(f"{at}: meta must be a JSON object, got {type(rmeta).__name__}")
+            return SkeletonRecord(j, lab, action, subj, int(z["trial"]) if "trial" in z else 0, rec_layout, src,
+                                  meta.get("name", folder.name), z["confidence"] if "confidence" in z else None, rmeta)
     return _load_files(files, read, on_error, f"generic dataset {folder.name}")
 
 # %% ../nbs/03_data.ipynb #cba516a2

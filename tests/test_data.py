@@ -95,8 +95,10 @@ def test_generic_custom_layout_roundtrip(tmp_path):
     for i in range(4):
         np.savez(folder/f"{i}.npz", joints=np.random.default_rng(i).normal(size=(10, 3, 3)), label=i % 2, subject=f"p{i // 2}")
     recs = D.load_generic(folder)
-    assert [r.action for r in recs] == ["sit", "stand", "sit", "stand"] and recs[0].layout == "toy3"
+    assert [r.action for r in recs] == ["sit", "stand", "sit", "stand"] and recs[0].layout.name == "toy3"
     assert {r.subject for r in recs} == {"p0", "p1"}
+    from prism.skeleton import LAYOUTS
+    assert "toy3" not in LAYOUTS and recs[0].layout.joints == ["hip", "chest", "head"]   # the layout comes with the data, unregistered
 
 
 def test_download_local_archive_idempotent_and_atomic(data_root, tmp_path):

@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 import torch
 from prism.skeleton import (LAYOUTS, Layout, get_layout, make_layout, check_sequence, joint_groups, to_common,
-                            edge_index, graph_summary, get_adjacency, hop_distance, orient_up, up_rotation, schematic_xy)
+                            edge_index, graph_summary, get_adjacency, hop_distance, orient_up, up_rotation, schematic_xy,
+                            layout_to_dict, layout_from_dict, check_layout, LayoutCheck, LayoutWarning)
 
-NAMES = ['mediapipe33', 'kinect20_utd', 'kinect20_msr', 'prism15']
+NAMES = ['mediapipe33', 'kinect20_utd', 'kinect20_msr', 'kinect20_sdk', 'openni15', 'prism15']
 
 
 def data_root() -> Path:
@@ -163,3 +164,161 @@ def test_real_msr_order_and_sides():
     import scipy.io
     u = scipy.io.loadmat(root/'utd_mhad/Skeleton/a1_s1_t1_skeleton.mat')['d_skel'].transpose(2, 0, 1)
     assert (u[:, lu.index('left_hip'), 0] < u[:, lu.index('right_hip'), 0]).mean() > 0.9
+
+
+# --- layouts as data, new layouts, check_layout ---------------------------------------------------
+
+@pytest.mark.parametrize('name', NAMES)
+def test_layout_dict_roundtrip_keeps_everything(name):
+    "layout_to_dict -> JSON -> layout_from_dict gives the same layout, up and description included."
+    import json
+    lay = get_layout(name)
+    d = json.loads(json.dumps(layout_to_dict(lay)))
+    back = layout_from_dict(d)
+    assert back == lay and back.up == lay.up and back.description == lay.description and back.center == lay.center
+    assert set(d) == {'name', 'joints', 'edges', 'center', 'up', 'description'}
+
+
+def test_layout_from_dict_hand_written_and_errors():
+    zup = layout_from_dict(dict(name='mocap', joints=['pelvis', 'chest', 'head'], edges=[['pelvis', 'chest'], [1, 2]], up=[0, 0, 1]))
+    assert (zup.center, zup.edges, zup.up, zup.description) == (0, [(0, 1), (1, 2)], (0., 0., 1.), '')
+    assert 'mocap' not in LAYOUTS
+    bad = [({'name': 'm', 'joints': ['a', 'b'], 'edges': [[0, 1]], 'centre': 0}, "f.json: unknown layout key(s) ['centre']"),
+           ({'name': 'm', 'joints': ['a', 'b']}, "f.json: layout lacks ['edges']"),
+           ({'name': 'm', 'joints': ['a', 'b'], 'edges': [[0, 1]], 'up': 'z'}, "f.json: layout 'm': up must be a non-zero 3-vector"),
+           ({'name': 'm', 'joints': ['a', 'b'], 'edges': [[0, 1]], 'up': [0, 0, 0]}, 'up must be a non-zero 3-vector'),
+           ({'name': 'm', 'joints': ['a', 'b'], 'edges': [[0, 3]]}, 'edge (0, 3) outside 0..1'),
+           ({'name': 'm', 'joints': ['a', 'b', 'c'], 'edges': [[0, 1]]}, "no 'center' given and the bones have 2 roots"),
+           ({'name': 'm', 'joints': ['a', 'b'], 'edges': [[0, 1]], 'center': 'z'}, "center must be a joint index or one of its joint names"),
+           ({'name': '', 'joints': ['a', 'b'], 'edges': [[0, 1]]}, 'layout name must be a non-empty string'),
+           (['a', 'b'], 'a layout description is a dict')]
+    for d, msg in bad:
+        with pytest.raises(ValueError, match=re_escape(msg)): layout_from_dict(d, 'f.json')
+
+
+def re_escape(s): import re; return re.escape(s)
+
+
+def test_layout_equality_is_by_content():
+    a = make_layout('mine', ['a', 'b', 'c'], [('a', 'b'), ('b', 'c')], 'a', description='one')
+    b = make_layout('mine', ['a', 'b', 'c'], [('a', 'b'), ('b', 'c')], 'a', description='two')
+    c = make_layout('mine', ['a', 'b', 'c'], [('a', 'b'), ('b', 'c')], 'a', up=(0, 0, 1))
+    assert a == b and hash(a) == hash(b) and len({a, b}) == 1 and a != c
+    assert a != 'mine' and get_layout('kinect20_utd') != get_layout('kinect20_sdk')
+
+
+def test_make_layout_registers_nothing():
+    before = dict(LAYOUTS)
+    lay = make_layout('not_registered', ['a', 'b'], [('a', 'b')], 'a')
+    assert LAYOUTS == before and get_layout(lay) is lay
+    with pytest.raises(ValueError, match="unknown layout 'not_registered'"): get_layout('not_registered')
+
+
+def test_kinect_sdk_order_and_bones():
+    ks, ku = get_layout('kinect20_sdk'), get_layout('kinect20_utd')
+    assert ks.joints[:4] == ['hip_center', 'spine', 'shoulder_center', 'head']
+    assert ks.joints[4:8] == ['left_shoulder', 'left_elbow', 'left_wrist', 'left_hand']
+    assert ks.joints[16:] == ['right_hip', 'right_knee', 'right_ankle', 'right_foot']
+    named = lambda l: {(l.joints[p], l.joints[c]) for p, c in l.edges}
+    assert named(ks) == named(ku) == named(get_layout('kinect20_msr')) and ks.joints[ks.center] == 'spine'
+    x = np.random.default_rng(0).normal(size=(5, 20, 3)).astype(np.float32)
+    perm = [ku.index(j) for j in ks.joints]                       # the same skeleton in both orders
+    np.testing.assert_allclose(to_common(x[:, perm], ks), to_common(x, ku))
+
+
+def test_openni15_maps_to_prism15_and_kinect():
+    on, p = get_layout('openni15'), get_layout('prism15')
+    assert on.joints == ['head', 'neck', 'left_shoulder', 'right_shoulder', 'left_elbow', 'right_elbow', 'left_hand',
+                         'right_hand', 'torso', 'left_hip', 'right_hip', 'left_knee', 'right_knee', 'left_foot', 'right_foot']
+    x = np.random.default_rng(2).normal(size=(4, 15, 3)).astype(np.float32)
+    y = to_common(x, on)
+    assert y.shape == (4, 15, 3)
+    np.testing.assert_allclose(y[:, p.index('left_wrist')], x[:, on.index('left_hand')])
+    np.testing.assert_allclose(y[:, p.index('right_ankle')], x[:, on.index('right_foot')])
+    np.testing.assert_allclose(y[:, p.index('neck')], x[:, on.index('neck')])
+    np.testing.assert_allclose(y[:, p.index('hip_center')], (x[:, 9] + x[:, 10]) / 2, atol=1e-6)
+    k = to_common(x, on, 'kinect20_sdk')                            # aliases work towards Kinect too
+    ks = get_layout('kinect20_sdk')
+    np.testing.assert_allclose(k[:, ks.index('spine')], x[:, on.index('torso')])
+    np.testing.assert_allclose(k[:, ks.index('left_wrist')], k[:, ks.index('left_hand')])
+    # existing layouts keep their own wrists and ankles
+    for src in ['mediapipe33', 'kinect20_utd', 'kinect20_msr', 'kinect20_sdk']:
+        s = get_layout(src)
+        assert [s.joints[g[0]] for g in joint_groups(src)][p.index('left_wrist')] == 'left_wrist'
+
+
+def _utkinect(root):
+    import scipy.io
+    cells = scipy.io.loadmat(root/'utkinect/UTKinect_Skeletons.mat')['data']
+    return [np.asarray(c).transpose(2, 1, 0).astype(np.float32) for _, c in np.ndenumerate(cells) if np.asarray(c).size]
+
+
+def test_real_utkinect_is_kinect_sdk_order():
+    "UTKinect-Action3D in kinect20_sdk: head above the hip centre, left shoulder at smaller x (as UTD-MHAD and MSR)."
+    ks = get_layout('kinect20_sdk')
+    x = np.concatenate(_utkinect(data_root()))
+    assert len(x) > 5000
+    assert (x[:, ks.index('head'), 1] > x[:, ks.index('hip_center'), 1]).mean() > 0.99
+    assert (x[:, ks.index('left_shoulder'), 0] < x[:, ks.index('right_shoulder'), 0]).mean() > 0.95
+
+
+def test_check_layout_names_the_mixup_on_real_data():
+    "UTKinect declared in UTD-MHAD's order is caught, with the order that fits; each real dataset passes in its own."
+    root = data_root()
+    from prism.data import read_utd_mhad_file, read_msr_file
+    utk = _utkinect(root)[::3]
+    with pytest.warns(LayoutWarning, match=re_escape('mine: joint order looks like kinect20_sdk, not kinect20_utd: '
+                                                      'the head (joint 0) is below the hips (joint 3) in ') + r'(99|100)% of frames'):
+        c = check_layout(utk, 'kinect20_utd', name='mine')
+    assert isinstance(c, LayoutCheck) and not c.ok and c.better_layout == 'kinect20_sdk' and c.head_above_hips == 0
+    utd = [read_utd_mhad_file(root/f'utd_mhad/Skeleton/a{a}_s{s}_t1_skeleton.mat') for a in (1, 9, 24, 27) for s in (1, 2, 3)]
+    msr = [read_msr_file(f)[0] for f in sorted((root/'msr_action3d/MSRAction3DSkeletonReal3D').glob('a0[1-9]_s0[1-2]_e01_skeleton3D.txt'))]
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', LayoutWarning)          # no warning when the layout is right
+        for xs, own in [(utk, 'kinect20_sdk'), (utd, 'kinect20_utd'), (msr, 'kinect20_msr')]:
+            c = check_layout(xs, own)
+            assert c.ok, str(c)
+    assert check_layout(utd, 'kinect20_sdk', warn=False).better_layout == 'kinect20_utd'
+    assert check_layout(msr, 'kinect20_utd', warn=False).better_layout == 'kinect20_msr'
+    # OpenNI-like data made from UTKinect (NiTE's 15 joints, millimetres) fits openni15
+    on, ks = get_layout('openni15'), get_layout('kinect20_sdk')
+    rename = {'neck': 'shoulder_center', 'torso': 'spine'}
+    oni = [x[:, [ks.index(rename.get(j, j)) for j in on.joints]] * 1000 for x in utk]
+    assert check_layout(oni, on).ok
+
+
+def test_check_layout_other_mixups_and_inputs():
+    root = data_root()
+    from prism.data import read_utd_mhad_file
+    utd = [read_utd_mhad_file(root/f'utd_mhad/Skeleton/a{a}_s{s}_t1_skeleton.mat') for a in (1, 9, 24, 27) for s in (1, 2, 3)]
+    lu = get_layout('kinect20_utd')
+    def swap(a, b):
+        p = np.arange(20); p[[lu.index(a), lu.index(b)]] = [lu.index(b), lu.index(a)]
+        return [x[:, p] for x in utd]
+    R = np.array([[1, 0, 0], [0, 0, -1], [0, 1, 0]], np.float32)       # y up -> z up
+    zup = check_layout([x @ R.T for x in utd], lu, warn=False)
+    assert not zup.ok and zup.better_layout is None and zup.better_up == (0., 0., 1.)
+    assert 'is not above the hips (joint 3) along up (0.0, 1.0, 0.0)' in str(zup)
+    zl = Layout('kinect20_utd_z', list(lu.joints), lu.edges, lu.center, up=(0, 0, 1))
+    assert check_layout([x @ R.T for x in utd], zl).ok                   # declared z-up, it fits
+    arm = check_layout(swap('left_elbow', 'left_wrist'), lu, warn=False)
+    assert any('left_shoulder-left_elbow is longer than its mirror right_shoulder-right_elbow' in p for p in arm.problems)
+    knee = check_layout(swap('left_knee', 'left_ankle'), lu, warn=False)
+    assert any('left_hip-left_knee is longer than its mirror right_hip-right_knee' in p for p in knee.problems)
+    hips = check_layout(swap('left_hip', 'right_hip'), lu, warn=False)
+    assert any(p.startswith('left_hip and right_hip (joint 12, joint 16) lie on the opposite sides') for p in hips.problems)
+    cross = check_layout(swap('left_elbow', 'right_elbow'), lu, warn=False)
+    assert not cross.ok
+    # inputs: one array, a stacked batch, records with .joints and .source
+    assert check_layout(utd[0], lu).sequences == 1
+    assert check_layout(np.stack([utd[0][:30], utd[1][:30]]), lu).sequences == 2
+    class Rec:
+        def __init__(self, j, s): self.joints, self.source = j, s
+    with pytest.raises(ValueError, match=re_escape("bad.npz: layout 'kinect20_utd' has 20 joints, got 17")):
+        check_layout([Rec(utd[0], 'ok.npz'), Rec(np.zeros((4, 17, 3)), 'bad.npz')], lu)
+    with pytest.raises(ValueError, match='no sequences to check'): check_layout([], lu)
+    # a layout without head or sides skips those checks instead of failing
+    toy = make_layout('toy', ['a', 'b', 'c'], [('a', 'b'), ('b', 'c')], 'a')
+    c = check_layout(np.random.default_rng(0).normal(size=(2, 6, 3, 3)), toy, warn=False)
+    assert c.head_above_hips is None and c.sides == {} and c.asymmetry == {}
