@@ -149,7 +149,7 @@ def read_protocol(path:str|Path # a file written by `save_protocol`
     return Protocol(meta["dataset"], meta["description"], z["X_train"], z["y_train"], z["X_test"], z["y_test"], z["persons_train"],
                     z["persons_test"], tuple(meta["classes"]), ClipSpec(**meta["clip"]), norm_from=meta["norm_from"], public=pub, **opt)
 
-# %% ../nbs/06a_experiments.ipynb #f57a8372
+# %% ../nbs/06a_experiments.ipynb #3756d429
 MODEL_KINDS = ("stgcn", "stgcn_ft", "stgcn_ncm", "lstm", "lstm_ft")
 # kinds whose backbone is pretrained on the public dataset -> the kind whose pretraining they use
 PUBLIC_BACKBONE = MappingProxyType({"stgcn_ft": "stgcn_ft", "stgcn_ncm": "stgcn_ft", "lstm_ft": "lstm_ft"})
@@ -189,14 +189,14 @@ class TrainSettings:
         return d
 
 # training settings of the sweep, chosen on UTD-MHAD's validation subjects (training subjects only, never the test ones)
-# with bench/tune_benchmarks.py (results/benchmarks/tune/) and the retired bench/bench_privacy.py --tune (results/privacy/tune/)
+# with bench/tune_benchmarks.py (results/benchmarks/tune/) and the retired bench/bench_privacy.py --tune (results/privacy/tune/);
+# the lessons below read the choices back from those files
 RECIPES:Mapping[str, TrainSettings] = MappingProxyType({
-    # ST-GCN trained end to end; non-private: lr 0.1, 100 epochs, dropout 0.1, augmentation (88% on the validation subject,
-    # 77% with 60 epochs and no dropout); under DP from scratch it stays near chance (the DP settings are a starting point)
+    # ST-GCN trained end to end (non-private: results/privacy/tune/utd_stgcn_epsnone_*); under DP from scratch it stays
+    # near chance, so its DP settings are only a starting point (results/benchmarks/tune/stgcn_dp_scratch)
     "stgcn": TrainSettings(lr=0.1, epochs=100, batch_size=32, weight_decay=5e-4, augment=Augment()),
-    # ST-GCN pretrained non-privately on a public dataset, then only its last layer trained on the private data;
-    # pretraining epochs 2 / 5 / 20 / 60 gave 61 / 70 / 61 / 57% at epsilon 8 on the validation subject (short pretraining
-    # keeps features general); private head lr 2 or 30 epochs were worse than lr 1, 15 epochs
+    # ST-GCN pretrained non-privately on a public dataset, then only its last layer trained on the private data; pretraining
+    # epochs and head settings compared in results/benchmarks/tune/ft_* (short pretraining keeps features general)
     "stgcn_ft": TrainSettings(pretrain_lr=0.05, pretrain_epochs=5, lr=0.1, lr_dp=1.0, epochs=15, epochs_dp=15,
                               batch_size=160, batch_size_dp=160, ema=0.9),
     # the stgcn_ft backbone (same pretraining, shared), with a DP nearest-class-mean head released once by the Gaussian mechanism
@@ -206,7 +206,7 @@ RECIPES:Mapping[str, TrainSettings] = MappingProxyType({
     "lstm_ft": TrainSettings(pretrain_lr=0.05, pretrain_epochs=60, lr=0.1, lr_dp=1.0, epochs=15, epochs_dp=15,
                              batch_size=160, batch_size_dp=160, ema=0.9)})
 
-# %% ../nbs/06a_experiments.ipynb #f9065de4
+# %% ../nbs/06a_experiments.ipynb #eb8d4681
 def recipe(kind:str, # one of MODEL_KINDS
            epochs:int|None=None, # override the epochs (private and non-private)
            lr:float|None=None, # override the learning rate (private and non-private)
@@ -221,7 +221,7 @@ def recipe(kind:str, # one of MODEL_KINDS
     if unknown: raise ValueError(f"unknown training setting(s) {sorted(unknown)}; known: {[f.name for f in dataclasses.fields(TrainSettings)]}")
     return replace(RECIPES[kind], **both, **fields)
 
-# %% ../nbs/06a_experiments.ipynb #1e341b4a
+# %% ../nbs/06a_experiments.ipynb #d15da052
 def build_model(kind:str, # one of MODEL_KINDS
                 clip:ClipSpec, # input contract (joints, channels, layout)
                 num_classes:int, # output classes
@@ -236,12 +236,12 @@ def build_model(kind:str, # one of MODEL_KINDS
         return LSTMBaseline(num_joints=clip.num_joints, in_channels=clip.in_channels, num_classes=num_classes, hidden_size=s.hidden_size)
     raise ValueError(f"unknown model kind {kind!r}; known: {MODEL_KINDS}")
 
-# %% ../nbs/06a_experiments.ipynb #ea7d4e13
+# %% ../nbs/06a_experiments.ipynb #ca037623
 def run_name(dataset:str, kind:str, epsilon:float|None, seed:int) -> str:
     "File stem of one run, e.g. 'utd_stgcn_eps1_s0' or 'utd_stgcn_epsnone_s0'."
     return f"{dataset}_{kind}_eps{'none' if is_nonprivate(epsilon) else f'{float(epsilon):g}'}_s{seed}"
 
-# %% ../nbs/06a_experiments.ipynb #829ca9bf
+# %% ../nbs/06a_experiments.ipynb #3392665f
 def _clips_per_person(persons) -> int|None:
     "The most clips any one person has (None without person labels)."
     return int(np.unique(np.asarray(persons), return_counts=True)[1].max()) if persons is not None and len(persons) else None
@@ -260,7 +260,7 @@ def unit_loader(X:np.ndarray, # (N, ...) training inputs
     bs = max(1, round(batch_size * len(ds) / len(y)))
     return DataLoader(ds, batch_size=bs, shuffle=True, collate_fn=collate_persons, generator=torch.Generator().manual_seed(seed))
 
-# %% ../nbs/06a_experiments.ipynb #fdbb04d6
+# %% ../nbs/06a_experiments.ipynb #48dbb4fe
 def public_feature_stats(model:nn.Module, # a backbone with `features(x)`
                          X:np.ndarray, # (N, C, T, V) clips treated as public
                         ) -> tuple:
@@ -271,7 +271,7 @@ def public_feature_stats(model:nn.Module, # a backbone with `features(x)`
     # the median feature's. Dividing by ~1e-6 made head weights of ~1e6 that int8 rounding destroyed.
     return f.mean(0), sd.clamp_min(1e-2 * float(sd.median()) + 1e-6)
 
-# %% ../nbs/06a_experiments.ipynb #19b3c80f
+# %% ../nbs/06a_experiments.ipynb #41efa9e7
 def pretrain_public(public:PublicData, # the dataset treated as public (all its clips are used)
                     clip:ClipSpec, # the input contract (layout of the model)
                     kind:str="stgcn_ft", # "stgcn_ft" (ST-GCN backbone) or "lstm_ft" (LSTM backbone)
@@ -293,7 +293,7 @@ def pretrain_public(public:PublicData, # the dataset treated as public (all its 
     m.public_feature_stats = public_feature_stats(m, public.X)   # computed once per backbone, used by every private head on it
     return m
 
-# %% ../nbs/06a_experiments.ipynb #a4a9ffbd
+# %% ../nbs/06a_experiments.ipynb #edd0f60f
 def fit_private_head(model:nn.Module, # backbone from public pretraining (`STGCN_PRISM` or `LSTMBaseline`; only its `head` is replaced)
                      X:np.ndarray, # (N, C, T, V) private training inputs
                      y:np.ndarray, # (N,) their labels
@@ -326,7 +326,7 @@ def fit_private_head(model:nn.Module, # backbone from public pretraining (`STGCN
         model.head.weight.copy_(lin.weight / sd); model.head.bias.copy_(lin.bias - (lin.weight * (mu / sd)).sum(1))
     return tr, res
 
-# %% ../nbs/06a_experiments.ipynb #9fc9914f
+# %% ../nbs/06a_experiments.ipynb #6afbf2ec
 def fit_private_ncm(model:nn.Module, # backbone from public pretraining (only its `head` is replaced)
                     X:np.ndarray, # (N, C, T, V) private training inputs
                     y:np.ndarray, # (N,) their labels
@@ -371,7 +371,7 @@ def fit_private_ncm(model:nn.Module, # backbone from public pretraining (only it
     return {"ledger": ledger, "history": [], "hparams": {"head": "nearest class mean (cosine)", "noise_multiplier": float(sigma),
                                                           "dims": dims, "seed": seed, "num_train": int(len(y))}}
 
-# %% ../nbs/06a_experiments.ipynb #fc1846db
+# %% ../nbs/06a_experiments.ipynb #aa16cc51
 def _backbone(protocol:Protocol, kind:str, s:TrainSettings, seed:int, device:str, backbones:dict|None) -> nn.Module:
     "The public backbone of a run, trained once per public dataset, kind, seed and settings when the caller keeps a `backbones` dict."
     base = PUBLIC_BACKBONE[kind]
@@ -448,12 +448,12 @@ def run_experiment(protocol:Protocol, # what to train and test on (`load_protoco
     if out_dir is not None: write_json_atomic(Path(out_dir) / f"{run_name(protocol.dataset, kind, epsilon, seed)}.json", out)
     return (out, final) if return_model else out
 
-# %% ../nbs/06a_experiments.ipynb #18c3eb5a
+# %% ../nbs/06a_experiments.ipynb #4d5d2fcf
 def deployable(kind:str, epsilon) -> bool:
     "Whether a run's model is kept as a checkpoint: public-pretrained models at any epsilon and every non-private model (end-to-end DP models stay near chance)."
     return kind in PUBLIC_BACKBONE or is_nonprivate(epsilon)
 
-# %% ../nbs/06a_experiments.ipynb #c3ea2850
+# %% ../nbs/06a_experiments.ipynb #7a1fd4cc
 def collect_runs(out_dir:str|Path, # folder of run JSON files
                  names:Sequence|None=None, # run names to read (None: all)
                 ) -> pd.DataFrame:
@@ -470,7 +470,7 @@ def collect_runs(out_dir:str|Path, # folder of run JSON files
                      "train_seconds": r["train_seconds"], "file": f.name})
     return pd.DataFrame(rows)
 
-# %% ../nbs/06a_experiments.ipynb #69d68f2d
+# %% ../nbs/06a_experiments.ipynb #fcd740ef
 def privacy_utility_sweep(protocol:Protocol|str="utd", # a `Protocol`, or a library dataset loaded only if some run is missing
                           epsilons:Sequence=(0.5, 1, 2, 4, 8, None), # None = non-private
                           seeds:Sequence=(0, 1, 2), # seeds per setting
@@ -499,7 +499,7 @@ def privacy_utility_sweep(protocol:Protocol|str="utd", # a `Protocol`, or a libr
         run_experiment(protocol, j[0], j[1], j[2], settings[j[0]], out_dir=out_dir, command=command, checkpoint=ckpt(j), backbones=backbones)
     return collect_runs(out_dir, [run_name(name, *j) for j in jobs])
 
-# %% ../nbs/06a_experiments.ipynb #1e07c16f
+# %% ../nbs/06a_experiments.ipynb #dafa6ca3
 # the recipe kinds a private model is chosen from, and the validation (leave-one-training-subject-out) folders that compare them
 PRIVATE_RECIPES = MappingProxyType({"stgcn_ft": "cv_stgcn_ft_default", "stgcn_ncm": "cv_stgcn_ncm", "lstm_ft": "cv_lstm_ft_default"})
 # where this repository publishes tuning runs (validation scores on training subjects, not differentially private)
@@ -539,7 +539,7 @@ def release_ledger(dataset:str, # "utd", "msr", "jhmdb" (file prefix of its runs
             "note": ("each benchmark run's epsilon is a what-if in which it is the only release from these clips; published "
                      "together, their total is the composed one above")}
 
-# %% ../nbs/06a_experiments.ipynb #2c24220d
+# %% ../nbs/06a_experiments.ipynb #2e69c4e4
 def choose_recipe(epsilon:float, # the privacy budget of the model to deploy
                   results:str|Path="results", # holds benchmarks/tune/<cv folder>/ (leave-one-training-subject-out runs)
                   dataset:str="utd", # the dataset whose training subjects the validation used
@@ -555,7 +555,7 @@ def choose_recipe(epsilon:float, # the privacy budget of the model to deploy
     return {"kind": best, "validation_accuracy": scores[best], "scores": scores, "epsilon": epsilon, "validated_on": dataset,
             "how": f"leave-one-training-subject-out accuracy on {dataset}'s training subjects, mean over seeds (results/benchmarks/tune)"}
 
-# %% ../nbs/06a_experiments.ipynb #29702ef4
+# %% ../nbs/06a_experiments.ipynb #60a80618
 def deploy_private(protocol:Protocol, # the private dataset (train split) and its public data
                    epsilon:float, # the one privacy budget this dataset's deployed model spends
                    out:str|Path="results/zoo", # the zoo folder: writes <dataset>_private.{safetensors,json,md}
@@ -583,7 +583,7 @@ def deploy_private(protocol:Protocol, # the private dataset (train split) and it
     full = save_checkpoint(model, Path(out) / f"{ds}_private", card)
     return {"card": full, "run": run, "model": model}
 
-# %% ../nbs/06a_experiments.ipynb #33aabeec
+# %% ../nbs/06a_experiments.ipynb #81820ad5
 def _timed(timings:dict, name:str, fn:Callable, *a, **kw):
     "Run `fn`, record and print its seconds under `name`."
     t0 = time.perf_counter(); out = fn(*a, **kw); timings[name] = round(time.perf_counter() - t0, 1)
