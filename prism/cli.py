@@ -59,17 +59,30 @@ def _epsilon(v:str):
     return e
 
 def cmd_train(args:argparse.Namespace) -> int:
-    "Train one model on a dataset's standard protocol, privately or not, and report test metrics and the ledger."
-    from prism.experiments import load_protocol, run_experiment, recipe
+    "Train one model on a dataset's standard protocol, privately or not, and report test metrics and the ledger (data-parallel with --nproc or under torchrun)."
     if args.reproducible and args.checkpoint:
         raise UserError("--reproducible runs are NOT private (their noise can be replayed from the seed): they cannot be saved "
                         "to the model zoo; drop --checkpoint or --reproducible")
+    if args.nproc < 1: raise UserError(f"--nproc must be >= 1, got {args.nproc}")
+    from prism.distributed import dist_env, launch, init_distributed, shutdown_distributed, is_rank0, group_device, WorkerFailed
+    if args.nproc > 1:   # N local processes, each running this command as one rank (as torchrun would)
+        if dist_env() is not None: raise UserError("--nproc starts its own processes: under torchrun leave it out (--nproc-per-node sets the count)")
+        try: return launch(cmd_train, args.nproc, argparse.Namespace(**{**vars(args), "nproc": 1}), device=args.device)
+        except WorkerFailed as e: print(f"prism train: {e}", file=sys.stderr); return 1
+    from prism.experiments import load_protocol, run_experiment, recipe
     settings = recipe(args.model, epochs=args.epochs, max_grad_norm=args.clip)
-    data = load_protocol(args.dataset, root=args.data)
-    r = run_experiment(data, args.model, args.epsilon, args.seed, settings, delta=args.delta,
-                       out_dir=args.out, checkpoint=args.checkpoint, unit=args.unit,
-                       reproducible=args.reproducible,
-                       command="prism " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("prism") else None)
+    ranked = dist_env() is not None   # one rank of torchrun or of --nproc
+    if ranked: init_distributed(args.device)   # join the group (a no-op when --nproc's launcher has joined it)
+    try:
+        rank0, device = is_rank0(), group_device() if ranked else args.device
+        data = load_protocol(args.dataset, root=args.data)
+        r = run_experiment(data, args.model, args.epsilon, args.seed, settings, delta=args.delta,
+                           out_dir=args.out if rank0 else None, checkpoint=args.checkpoint if rank0 else None,
+                           unit=args.unit, reproducible=args.reproducible, device=device,
+                           command="prism " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("prism") else None)
+    finally:
+        if ranked: shutdown_distributed()
+    if not rank0: return 0   # files and output come from rank 0 only
     print(f"{args.dataset} {args.model} ({'non-private' if args.epsilon is None else f'DP target epsilon {args.epsilon:g}'}, seed {args.seed}): "
           f"test accuracy {r['accuracy']:.3f}, macro F1 {r['f1_macro']:.3f}, kappa {r['kappa']:.3f}")
     led = r.get("ledger")
@@ -368,6 +381,10 @@ def make_parser() -> argparse.ArgumentParser:
                    help="privacy unit: clip (default), or person (people sampled, a person's clips bounded together)")
     t.add_argument("--reproducible", action="store_true",
                    help="seed DP noise and sampling from --seed for research and tests: the run is NOT private and cannot be saved to the zoo")
+    t.add_argument("--nproc", type=int, default=1, metavar="N",
+                   help="data-parallel training on N local processes (default 1); under `torchrun -m prism.cli train` leave it out")
+    t.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                   help="cpu (default; gloo between processes) or cuda (nccl, one GPU per process)")
     t.set_defaults(fn=cmd_train)
 
     b = sub.add_parser("benchmark", help="the privacy-utility sweep on one dataset (resumable)",
@@ -425,3 +442,8 @@ def main(argv:list|None=None, # arguments (default: sys.argv[1:])
     if not getattr(args, "fn", None):
         p.print_help(); return 1
     return _run(args.fn, args)
+
+# %% ../nbs/09_cli.ipynb #ee02f59b
+#| eval: false
+if __name__ == "__main__": sys.exit(main())
+

@@ -389,8 +389,8 @@ def _atomic_write_bytes(path:Path, data:bytes):
     "Write `data` to `path` atomically (`prism.pose.atomic_write`): a crash leaves no half file."
     return atomic_write(path, lambda tmp: Path(tmp).write_bytes(data))
 
-def _npz_bytes(**arrays) -> bytes:
-    buf = io.BytesIO(); np.savez_compressed(buf, **arrays); return buf.getvalue()
+def _npz_bytes(compress:bool=True, **arrays) -> bytes:
+    buf = io.BytesIO(); (np.savez_compressed if compress else np.savez)(buf, **arrays); return buf.getvalue()
 
 GENERIC_VERSION = 2   # version of the generic format that `save_generic` writes; `load_generic` reads 1 and 2
 
@@ -399,6 +399,7 @@ def save_generic(records:Sequence,   # records to write, each of at least `MIN_C
                  name:str="custom",   # dataset name stored in dataset.json
                  layout:object=None,  # the records' layout: a `prism.skeleton.Layout`, a registered name or a `layout_to_dict` dict; None: the records' own
                  check:bool=True,     # run `prism.skeleton.check_layout` on the records and warn (`LayoutWarning`) if they do not fit
+                 compress:bool=True,  # compressed .npz files (False: faster to write and read, larger)
                 ) -> Path:
     "Write records in PRISM's generic format: one `.npz` per sequence (with its source and meta) plus `dataset.json`."
     if not len(records): raise ValueError("no records to save")
@@ -418,7 +419,7 @@ def save_generic(records:Sequence,   # records to write, each of at least `MIN_C
     for r in records: classes.setdefault(int(r.label), r.action)
     meta = dict(format="prism-generic", version=GENERIC_VERSION, name=name, layout=layout_to_dict(lay),
                 classes=[classes.get(i, "") for i in range(max(classes) + 1)])
-    for i, a in enumerate(files): _atomic_write_bytes(folder/f"{i:06d}.npz", _npz_bytes(**a))
+    for i, a in enumerate(files): _atomic_write_bytes(folder/f"{i:06d}.npz", _npz_bytes(compress, **a))
     _atomic_write_bytes(folder/"dataset.json", json.dumps(meta, indent=1).encode())
     return folder
 
@@ -440,11 +441,8 @@ def _layout_from_json(d:dict|str, # dataset.json's "layout": a `layout_to_dict` 
                      "give your layout another name")
 
 # %% ../nbs/03_data.ipynb #a3d0c013
-def load_generic(folder:str|Path, # a folder written by `save_generic` (or by hand in that format)
-                 on_error:str="raise", # "raise" on a malformed file, or "skip" it and report it
-                ) -> Records:
-    "Read a dataset in PRISM's generic format; records keep their source, meta and layout (up included)."
-    folder = Path(folder)
+def _generic_index(folder:Path) -> tuple:
+    "(dataset.json contents, format version, layout, the records' layout, sorted .npz files) of a generic-format folder, with clear errors."
     if not folder.is_dir(): raise FileNotFoundError(f"generic dataset folder not found: {folder}")
     mf = folder/"dataset.json"
     if not mf.is_file(): raise FileNotFoundError(f"{mf} not found: a generic dataset needs dataset.json (layout and classes)")
@@ -457,34 +455,48 @@ def load_generic(folder:str|Path, # a folder written by `save_generic` (or by ha
     if "layout" not in meta: raise ValueError(f"{where}: no 'layout' entry")
     lay = _layout_from_json(meta["layout"], where)
     rec_layout = lay.name if LAYOUTS.get(lay.name) is lay else lay      # a registered layout by name, your own as the object
-    classes = meta.get("classes", [])
     files = sorted(folder.glob("*.npz"))
     if not files: raise FileNotFoundError(f"no .npz sequences in {folder}")
-    def read(f):
-        try: z = np.load(f, allow_pickle=False)
-        except Exception as e: raise ValueError(f"{f.name}: not a readable .npz ({type(e).__name__})") from None
-        with z:
-            src = str(z["source"]) if "source" in z else f.name
-            at = f.name if src == f.name else f"{f.name} (from {src})"
-            for k in ("joints", "label"):
-                if k not in z: raise ValueError(f"{at}: missing array {k!r}")
-            j = z["joints"]
-            if j.ndim != 3 or j.shape[1] != lay.num_joints or j.shape[2] != 3:
-                raise ValueError(f"{at}: joints must be (T, {lay.num_joints}, 3) for layout {lay.name!r}, got {j.shape}")
-            check_clip_length(len(j), at)
-            lab = int(z["label"])
-            action = str(z["action"]) if "action" in z else (classes[lab] if lab < len(classes) else str(lab))
-            s = z["subject"] if "subject" in z else np.str_("0")
-            subj = int(s) if np.issubdtype(s.dtype, np.integer) else str(s)
-            if version == 1 and isinstance(subj, str) and subj.isdigit(): subj = int(subj)   # version 1 wrote every subject as text
-            rmeta = {}
-            if "meta" in z:
-                try: rmeta = json.loads(str(z["meta"]))
-                except json.JSONDecodeError as e: raise ValueError(f"{at}: meta is not valid JSON ({e})") from None
-                if not isinstance(rmeta, dict): raise ValueError(f"{at}: meta must be a JSON object, got {type(rmeta).__name__}")
-            return SkeletonRecord(j, lab, action, subj, int(z["trial"]) if "trial" in z else 0, rec_layout, src,
-                                  meta.get("name", folder.name), z["confidence"] if "confidence" in z else None, rmeta)
-    return _load_files(files, read, on_error, f"generic dataset {folder.name}")
+    return meta, version, lay, rec_layout, files
+
+def _read_generic(f:Path, # one sequence file of the folder
+                  index:tuple, # `_generic_index` of its folder
+                  name:str, # the dataset's name when dataset.json has none (the folder's name)
+                 ) -> SkeletonRecord:
+    "One sequence file of a generic-format folder as a `SkeletonRecord`; errors name the file and the user's original file."
+    meta, version, lay, rec_layout, _ = index
+    classes = meta.get("classes", [])
+    try: z = np.load(f, allow_pickle=False)
+    except Exception as e: raise ValueError(f"{f.name}: not a readable .npz ({type(e).__name__})") from None
+    with z:
+        src = str(z["source"]) if "source" in z else f.name
+        at = f.name if src == f.name else f"{f.name} (from {src})"
+        for k in ("joints", "label"):
+            if k not in z: raise ValueError(f"{at}: missing array {k!r}")
+        j = z["joints"]
+        if j.ndim != 3 or j.shape[1] != lay.num_joints or j.shape[2] != 3:
+            raise ValueError(f"{at}: joints must be (T, {lay.num_joints}, 3) for layout {lay.name!r}, got {j.shape}")
+        check_clip_length(len(j), at)
+        lab = int(z["label"])
+        action = str(z["action"]) if "action" in z else (classes[lab] if lab < len(classes) else str(lab))
+        s = z["subject"] if "subject" in z else np.str_("0")
+        subj = int(s) if np.issubdtype(s.dtype, np.integer) else str(s)
+        if version == 1 and isinstance(subj, str) and subj.isdigit(): subj = int(subj)   # version 1 wrote every subject as text
+        rmeta = {}
+        if "meta" in z:
+            try: rmeta = json.loads(str(z["meta"]))
+            except json.JSONDecodeError as e: raise ValueError(f"{at}: meta is not valid JSON ({e})") from None
+            if not isinstance(rmeta, dict): raise ValueError(f"{at}: meta must be a JSON object, got {type(rmeta).__name__}")
+        return SkeletonRecord(j, lab, action, subj, int(z["trial"]) if "trial" in z else 0, rec_layout, src,
+                              meta.get("name", name), z["confidence"] if "confidence" in z else None, rmeta)
+
+def load_generic(folder:str|Path, # a folder written by `save_generic` (or by hand in that format)
+                 on_error:str="raise", # "raise" on a malformed file, or "skip" it and report it
+                ) -> Records:
+    "Read a dataset in PRISM's generic format; records keep their source, meta and layout (up included)."
+    folder = Path(folder)
+    index = _generic_index(folder)
+    return _load_files(index[-1], lambda f: _read_generic(f, index, folder.name), on_error, f"generic dataset {folder.name}")
 
 # %% ../nbs/03_data.ipynb #cba516a2
 DOWNLOADS = {

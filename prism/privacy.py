@@ -9,13 +9,17 @@ from dataclasses import dataclass, asdict
 from typing import Callable
 import numpy as np
 import torch
+import torch.distributed as dist
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, TensorDataset
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, RandomSampler, TensorDataset
 from opacus import PrivacyEngine
 from opacus.accountants import PRVAccountant, RDPAccountant
 from opacus.accountants.utils import get_noise_multiplier
 from opacus.data_loader import DPDataLoader
+from opacus.distributed import DifferentiallyPrivateDistributedDataParallel as DPDDP
 from opacus.utils.batch_memory_manager import BatchMemoryManager
+from opacus.utils.uniform_sampler import DistributedUniformWithReplacementSampler
 from opacus.validators import ModuleValidator
 from .models import run_model, predict
 
@@ -23,7 +27,8 @@ from .models import run_model, predict
 __all__ = ['PRIVACY_UNITS', 'NEIGHBOURING', 'RANDOMNESS_SECRET', 'GRAD_SAMPLE_MODES', 'PrivacyConfig', 'create_privacy_config',
            'secret_generator', 'gaussian_noise', 'run_generators', 'noise_multiplier_for', 'group_privacy',
            'is_nonprivate', 'epsilon_from_history', 'privacy_ledger', 'format_ledger', 'compose_releases',
-           'release_summary', 'PrivacyPreservingTrainer', 'PersonDataset', 'collate_persons', 'LinearHead']
+           'release_summary', 'PrivacyPreservingTrainer', 'DistributedPoissonSampler', 'PersonDataset',
+           'collate_persons', 'LinearHead']
 
 # %% ../nbs/05_privacy.ipynb #9098b85d
 PRIVACY_UNITS = {"clip": "one training sequence (clip), not one person",
@@ -130,10 +135,11 @@ def gaussian_noise(shape:tuple, # shape of the noise tensor
 def run_generators(config:PrivacyConfig, # the run's privacy configuration
                    seed:int, # the run's seed (used only when `config.reproducible`)
                    device:str|torch.device="cpu", # device of the noise generator
+                   rank:int=0, # this process's rank in data-parallel training (each rank gets its own generators)
                   ) -> tuple:
     "(noise generator, sampling generator, ledger text): secret unless the config is explicitly reproducible."
-    if config.reproducible:
-        return (torch.Generator(device=device).manual_seed(seed + 1), torch.Generator().manual_seed(seed + 2),
+    if config.reproducible:   # rank 0 has the single-process seeds; rank r its own pair
+        return (torch.Generator(device=device).manual_seed(seed + 1 + 2 * rank), torch.Generator().manual_seed(seed + 2 + 2 * rank),
                 f"reproducible from seed {seed}: NOT PRIVATE (anyone who knows the seed can replay the noise and the sampling)")
     return secret_generator(device), secret_generator("cpu"), RANDOMNESS_SECRET
 
@@ -293,6 +299,7 @@ class PrivacyPreservingTrainer:
                  seed:int=0, # seeds initialisation, dropout and augmentation (noise and sampling too, only with a reproducible config)
                  clips_per_person:int|None=None, # clip unit: the most clips one person has in the training set (the ledger's person-level line)
                  verbose:bool=False, # print one line per epoch
+                 distributed:bool|None=None, # data-parallel over the torch.distributed process group: None when one of several processes runs, True (required) or False
                 ):
         if config is not None and not isinstance(config, PrivacyConfig):
             raise TypeError(f"config must be a PrivacyConfig (create_privacy_config) or None, got {type(config).__name__}")
@@ -320,6 +327,7 @@ class PrivacyPreservingTrainer:
         self.ema_decay, self.augment, self.augment_multiplicity = ema_decay, augment, augment_multiplicity
         self.label_smoothing, self.device, self.seed, self.verbose = label_smoothing, device, seed, verbose
         self.lr_schedule, self.track_epsilon, self.clips_per_person = lr_schedule, track_epsilon, clips_per_person
+        self.distributed = distributed
         self.privacy_engine = self.train_loader_ = self.ledger = None
         self.eval_model = model
 
@@ -348,7 +356,9 @@ def _train(self:PrivacyPreservingTrainer, train_loader:DataLoader, # training (x
           ) -> dict:
     "Train for `num_epochs`; return history, final and best validation metrics and (if private) the privacy ledger."
     if num_epochs < 1: raise ValueError(f"num_epochs must be >= 1, got {num_epochs}")
-    torch.manual_seed(self.seed); np.random.seed(self.seed)
+    rank, world = _process_group(self.distributed)   # (0, 1) in one process
+    par = world > 1
+    torch.manual_seed(_rank_seed(self.seed, rank)); np.random.seed(_rank_seed(self.seed, rank) % 2**32)
     cfg, dev, K = self.config, self.device, self.augment_multiplicity
     model = self.model.to(dev)
     n_train = len(train_loader.dataset)
@@ -367,10 +377,10 @@ def _train(self:PrivacyPreservingTrainer, train_loader:DataLoader, # training (x
     loader, wrapped = train_loader, model
     if cfg is not None:
         cfg.check_num_samples(n_train)
-        noise_gen, sample_gen, randomness = run_generators(cfg, self.seed, dev)   # secret unless cfg.reproducible
+        noise_gen, sample_gen, randomness = run_generators(cfg, self.seed, dev, rank=rank)   # secret unless cfg.reproducible
         pe = PrivacyEngine(accountant=cfg.accountant)   # Opacus warns that its secure RNG is off: ours replaces it (the ledger says which)
         pe.secure_rng = sample_gen   # Opacus draws the Poisson sampling of DPDataLoader from this generator
-        common = dict(module=model, optimizer=optimizer, data_loader=train_loader, criterion=criterion,
+        common = dict(module=DPDDP(model) if par else model, optimizer=optimizer, data_loader=train_loader, criterion=criterion,
                       max_grad_norm=cfg.max_grad_norm, poisson_sampling=True, grad_sample_mode=cfg.grad_sample_mode,
                       noise_generator=noise_gen)
         q = 1 / len(train_loader)   # Opacus's Poisson rate: the loader's batch size over the training units
@@ -379,10 +389,12 @@ def _train(self:PrivacyPreservingTrainer, train_loader:DataLoader, # training (x
         out = pe.make_private(noise_multiplier=sigma, **common)
         if len(out) == 4: wrapped, optimizer, criterion, loader = out
         else: wrapped, optimizer, loader = out
+        if par: loader = _private_shards(loader)   # every rank takes every step, empty local batches included
         optimizer.secure_mode = True   # Opacus's floating-point-safe noise (four draws), from our generator
         if optimizer.generator is not noise_gen or loader.batch_sampler.generator is not sample_gen:
             raise RuntimeError("Opacus did not take PRISM's generators: refusing to train with unknown randomness")
         self.privacy_engine = pe
+    elif par: wrapped, loader = DistributedDataParallel(model), _shards(train_loader, self.seed)
     self.train_loader_, self.optimizer_ = loader, optimizer
     params = [p for p in model.parameters() if p.requires_grad]
     history, best, n_updates = [], None, 0
@@ -391,6 +403,7 @@ def _train(self:PrivacyPreservingTrainer, train_loader:DataLoader, # training (x
         if self.lr_schedule == "cosine":
             for grp in optimizer.param_groups: grp["lr"] = self.lr * 0.5 * (1 + math.cos(math.pi * (epoch - 1) / num_epochs))
         wrapped.train()
+        if par and cfg is None: loader.sampler.set_epoch(epoch)
         tot_loss = tot_correct = tot_n = 0
         ctx = (BatchMemoryManager(data_loader=loader, max_physical_batch_size=max(1, cfg.max_physical_batch_size // K),
                                   optimizer=optimizer) if cfg is not None else None)
@@ -434,6 +447,7 @@ def _train(self:PrivacyPreservingTrainer, train_loader:DataLoader, # training (x
                         for be, bm in zip(ema.buffers(), model.buffers()): be.copy_(bm)
         finally:
             if ctx is not None: ctx.__exit__(None, None, None)
+        if par: tot_loss, tot_correct, tot_n = _all_sum(dev, tot_loss, tot_correct, tot_n)
         rec = {"epoch": epoch, "train_loss": tot_loss / max(tot_n, 1), "train_acc": tot_correct / max(tot_n, 1),
                "epoch_seconds": time.perf_counter() - t0}
         if val_loader is not None:
@@ -443,7 +457,7 @@ def _train(self:PrivacyPreservingTrainer, train_loader:DataLoader, # training (x
         if cfg is not None and (self.track_epsilon or epoch == num_epochs):
             rec["epsilon"] = epsilon_from_history(self.privacy_engine.accountant.history, cfg.delta, cfg.accountant)
         history.append(rec)
-        if self.verbose:
+        if self.verbose and rank == 0:
             print(f"epoch {epoch}: train loss {rec['train_loss']:.3f} acc {rec['train_acc']:.3f}" +
                   (f", val acc {rec['val_acc']:.3f}" if "val_acc" in rec else "") +
                   (f", epsilon {rec['epsilon']:.2f} per {PRIVACY_UNITS[cfg.unit]}" if "epsilon" in rec else ""))
@@ -459,9 +473,81 @@ def _train(self:PrivacyPreservingTrainer, train_loader:DataLoader, # training (x
                                 augment=self.augment, augment_multiplicity=K, label_smoothing=self.label_smoothing,
                                 lr_schedule=self.lr_schedule,
                                 seed=self.seed, num_epochs=num_epochs, batch_size=train_loader.batch_size,
-                                num_train=n_train)}
+                                num_train=n_train, processes=world)}
 
 PrivacyPreservingTrainer.train = _train
+
+# %% ../nbs/05_privacy.ipynb #7730e053
+class DistributedPoissonSampler(DistributedUniformWithReplacementSampler):
+    "Opacus's distributed Poisson sampler, except that an empty local batch is yielded, not skipped: every rank takes every step."
+    def __init__(self, total_size:int, # units (clips, or people) in the whole training set
+                 sample_rate:float, # global Poisson rate q: each unit is in a step's batch with probability q
+                 generator:torch.Generator|None=None, # this rank's sampling generator (secret in a private run)
+                 steps:int|None=None, # steps per epoch (None: int(1/q), as in one process)
+                 rank:int|None=None, # this process (None: the process group's rank)
+                 world_size:int|None=None, # processes (None: the process group's size)
+                 shuffle_seed:int=0, # public seed of the fixed assignment of units to ranks
+                ):
+        world = dist.get_world_size() if world_size is None else int(world_size)
+        rank = dist.get_rank() if rank is None else int(rank)
+        if not 0 <= rank < world: raise ValueError(f"rank must be in [0, {world}), got {rank}")
+        if total_size < 1: raise ValueError(f"total_size must be >= 1, got {total_size}")
+        if not 0 < sample_rate <= 1: raise ValueError(f"sample_rate must be in (0, 1], got {sample_rate!r}")
+        self.total_size, self.sample_rate, self.generator = int(total_size), float(sample_rate), generator
+        self.num_replicas, self.rank, self.epoch, self.shuffle, self.shuffle_seed = world, rank, 0, True, shuffle_seed
+        self.num_samples = total_size // world + (rank < total_size % world)   # this rank's shard, as Opacus splits it
+        self.num_batches = int(steps) if steps is not None else int(1 / self.sample_rate)
+
+    def shard(self) -> list:
+        "The units this rank samples from: its part of a fixed public shuffle (the same every epoch)."
+        perm = torch.randperm(self.total_size, generator=torch.Generator().manual_seed(self.shuffle_seed))
+        return perm[self.rank::self.num_replicas].tolist()
+
+    def __iter__(self):
+        idx = torch.as_tensor(self.shard(), dtype=torch.long)
+        for _ in range(self.num_batches):
+            yield idx[torch.rand(self.num_samples, generator=self.generator) < self.sample_rate].tolist()
+
+
+# %% ../nbs/05_privacy.ipynb #837b7cde
+def _process_group(distributed:bool|None # True: required; None: when a process group of several processes runs; False: never
+                  ) -> tuple:
+    "(rank, world size) of data-parallel training, or (0, 1) for one process."
+    on = dist.is_available() and dist.is_initialized()
+    if distributed and not on:
+        raise RuntimeError("distributed=True needs a torch.distributed process group: start the processes with torchrun "
+                           "or prism.distributed.launch, or call prism.distributed.init_distributed() in each")
+    if distributed is False or not on: return 0, 1
+    return dist.get_rank(), dist.get_world_size()
+
+def _rank_seed(seed:int, rank:int) -> int:
+    "Seed of a rank's dropout and augmentation draws: the run's seed on rank 0, a seed derived from (seed, rank) elsewhere."
+    return seed if rank == 0 else int(np.random.SeedSequence([seed, rank]).generate_state(1)[0])
+
+def _private_shards(loader:DataLoader # Opacus's distributed `DPDataLoader`
+                   ) -> DataLoader:
+    "The same loader (dataset, rate, secret generator, steps, empty-batch collate) with `DistributedPoissonSampler`."
+    bs = loader.batch_sampler
+    return DataLoader(loader.dataset, batch_sampler=DistributedPoissonSampler(bs.total_size, bs.sample_rate, bs.generator, steps=bs.num_batches),
+                      collate_fn=loader.collate_fn, num_workers=loader.num_workers, pin_memory=loader.pin_memory)
+
+def _shards(loader:DataLoader, # the non-private training loader (global batch size)
+            seed:int, # shuffling seed, the same on every rank
+           ) -> DataLoader:
+    "The loader's data split over the ranks (`DistributedSampler`), each rank taking 1/world of every batch."
+    if loader.batch_size is None:
+        raise ValueError("non-private data-parallel training needs a loader with a batch_size (not a custom batch_sampler)")
+    ds, world = loader.dataset, dist.get_world_size()
+    return DataLoader(ds, batch_size=math.ceil(loader.batch_size / world), collate_fn=loader.collate_fn,
+                      sampler=DistributedSampler(ds, shuffle=isinstance(loader.sampler, RandomSampler), seed=seed, drop_last=loader.drop_last),
+                      num_workers=loader.num_workers, pin_memory=loader.pin_memory, drop_last=loader.drop_last)
+
+def _all_sum(device, *values:float) -> list:
+    "The sums over all ranks of a few numbers (an epoch's loss, correct predictions and examples)."
+    t = torch.tensor(values, dtype=torch.float64, device=device)
+    dist.all_reduce(t)
+    return t.tolist()
+
 
 # %% ../nbs/05_privacy.ipynb #96ad67c1
 class PersonDataset(Dataset):

@@ -215,8 +215,9 @@ def test_custom_zup_layout_feeds_prismdataset(data_root, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter('error', LayoutWarning)
         D.save_generic(recs, tmp_path/'lab')
-    ds = D.PRISMDataset(tmp_path/'lab', channels='pos')
+    from prism.clip import PRISMDataset, ClipSpec
+    ds = PRISMDataset(tmp_path/'lab', ClipSpec(channels='pos'))
     x, _ = ds[0]
-    assert x.shape == (3, 30, 15) and np.isfinite(x.numpy()).all()
+    assert x.shape == (3, 32, 15) and np.isfinite(x.numpy()).all()
     p = get_layout('prism15')
     assert (x[1, :, p.index('head')] > x[1, :, p.index('hip_center')]).all()   # y-up after orient_up
