@@ -16,7 +16,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 import matplotlib.pyplot as plt
 from tqdm.auto import tqdm
-from .io import atomic_write, write_json_atomic, read_json, stamp
+from .io import atomic_write, write_json_atomic, read_json, stamp, file_hash
 from .data import load_utd_mhad, load_msr_action3d, utd_cross_subject, msr_cross_subject
 from .jhmdb import load_jhmdb
 from .clip import ClipSpec, DEFAULT_CLIP, Augment, clip_arrays, make_loader
@@ -470,6 +470,21 @@ def collect_runs(out_dir:str|Path, # folder of run JSON files
                      "train_seconds": r["train_seconds"], "file": f.name})
     return pd.DataFrame(rows)
 
+# %% ../nbs/06a_experiments.ipynb #54c17d02
+def _check_reuse(files:Sequence, # run files a sweep is about to count as done
+                 settings:Mapping[str, TrainSettings], # the per-kind settings it was asked to train with
+                ) -> None:
+    "Refuse to count a run as done when it was trained for other epochs than the settings ask (e.g. a quick `--epochs 1` look)."
+    bad = []
+    for f in files:
+        r = read_json(f); hist = r.get("history") or []
+        if not hist or r.get("model") not in settings: continue   # nothing trained epoch by epoch (class means)
+        want = settings[r["model"]].optimisation(r.get("epsilon") is not None)[1]
+        if len(hist) != want: bad.append(f"{f} was trained for {len(hist)} epoch{'' if len(hist) == 1 else 's'}, these settings ask for {want}")
+    if bad:
+        raise ValueError(f"{bad[0]}{f' (and {len(bad) - 1} more runs)' if len(bad) > 1 else ''}: a finished run is reused, never "
+                         "retrained; use another output folder, or delete those run files to retrain them")
+
 # %% ../nbs/06a_experiments.ipynb #69d68f2d
 def privacy_utility_sweep(protocol:Protocol|str="utd", # a `Protocol`, or a library dataset loaded only if some run is missing
                           epsilons:Sequence=(0.5, 1, 2, 4, 8, None), # None = non-private
@@ -493,6 +508,7 @@ def privacy_utility_sweep(protocol:Protocol|str="utd", # a `Protocol`, or a libr
     jobs = [(k, e, s) for k in model_kinds for e in epsilons for s in seeds]
     ckpt = lambda j: (Path(checkpoint_dir) / run_name(name, *j)) if checkpoint_dir is not None and j[2] in checkpoint_seeds and deployable(*j[:2]) else None
     done = lambda j: (out_dir / f"{run_name(name, *j)}.json").exists() and (ckpt(j) is None or Path(f"{ckpt(j)}.json").exists())
+    _check_reuse([out_dir / f"{run_name(name, *j)}.json" for j in jobs if done(j)], settings)
     todo = [j for j in jobs if not done(j)]
     if todo and not isinstance(protocol, Protocol): protocol = load_protocol(protocol, root)
     for j in tqdm(todo, desc=f"{name} sweep", disable=not progress or not todo):
@@ -672,6 +688,9 @@ def reproduce(out:str|Path, # the output folder (a user's run: its own folder; t
                       "threads": threads, "seconds": timings,
                       "runs_in_tables": int(len(runs)), "runs_trained_now": int((~runs.file.isin(before)).sum()),
                       "files": ["runs.csv", "utility.csv", "efficiency.csv", "privacy_utility.png", "confusion_best_private.png",
-                                "../releases/<dataset>.json"]})
+                                "../releases/<dataset>.json"],
+                      # what this call wrote: a table changed later by anything else no longer matches its stamp (prism.report)
+                      "sha256": {f: file_hash(bdir / f) for f in ("runs.csv", "utility.csv", "efficiency.csv", "privacy_utility.png",
+                                                                   "confusion_best_private.png")}})
     print(f"[total] {timings['total']:.0f} s")
     return {"runs": runs, "utility": agg, "efficiency": eff, "seconds": timings, "out": out}
