@@ -5,6 +5,7 @@
 # %% ../nbs/04a_checkpoint.ipynb #0bbbe21e
 from __future__ import annotations
 import datetime, json
+import numpy as np
 from pathlib import Path
 import torch
 from torch import nn
@@ -12,11 +13,15 @@ from safetensors.torch import save_file, load_file
 from . import __version__, __distribution__
 from .io import atomic_write, atomic_write_text, write_json_atomic, read_json, file_hash
 from .skeleton import LAYOUTS
-from .models import STGCN_PRISM, LSTMBaseline, count_parameters
+from .pose import VIDEO_EXTS, extract_pose, load_pose, pose_joints
+from .data import SkeletonRecord, UTD_ACTIONS, msr_action_names
+from .jhmdb import JHMDB_CLASSES
+from .clip import ClipSpec, clip_tensor
+from .models import STGCN_PRISM, LSTMBaseline, count_parameters, run_model
 
 # %% auto #0
-__all__ = ['model_config', 'model_from_config', 'checkpoint_paths', 'check_publishable', 'save_checkpoint', 'update_card',
-           'load_checkpoint']
+__all__ = ['KNOWN_CLASSES', 'model_config', 'model_from_config', 'checkpoint_paths', 'check_publishable', 'save_checkpoint',
+           'update_card', 'load_checkpoint', 'card_contract', 'card_classes', 'classify', 'read_clip_input']
 
 # %% ../nbs/04a_checkpoint.ipynb #00d8b5ec
 def model_config(model:nn.Module) -> dict:
@@ -60,6 +65,7 @@ def _card_markdown(card:dict) -> str:
              f"- **Model**: {cfg['class']} ({card['params']:,} parameters), config `{json.dumps({k: v for k, v in cfg.items() if k != 'class'})}`"]
     for k, label in [("dataset", "Data"), ("protocol", "Split"), ("layout", "Layout"), ("spec", "Channels"), ("frames", "Frames per clip")]:
         if k in card: lines.append(f"- **{label}**: {card[k]}")
+    if card.get("classes"): lines.append(f"- **Classes** ({len(card['classes'])}): " + ", ".join(map(str, card["classes"])))
     role = card.get("role", "benchmark")
     lines.append("- **Role**: " + ("deployable private model: the one model published from its private dataset" if role == "deployable" else
                                    "benchmark artefact: its epsilon is a what-if in which it is the only release from its training clips"))
@@ -101,14 +107,21 @@ def save_checkpoint(model:nn.Module, # STGCN_PRISM or LSTMBaseline
     paths = checkpoint_paths(path)
     tensors = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
     config = model_config(model)
-    atomic_write(paths["weights"], lambda p: save_file(tensors, p, metadata={"prism_model": json.dumps(config)}))
-    full = {**(card or {}), "name": paths["weights"].stem, "format": "prism-checkpoint/1", "model": config,
-            "params": count_parameters(model), "tensors": {k: list(v.shape) for k, v in tensors.items()},
-            "weights": paths["weights"].name, "sha256": file_hash(paths["weights"]), "code_version": __version__,
-            "distribution": __distribution__,  # pip install <distribution>==<code_version>
-            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
-    atomic_write(paths["markdown"], lambda p: Path(p).write_text(_card_markdown(full)))
-    write_json_atomic(paths["card"], full)
+    wrote = False
+    try:
+        atomic_write(paths["weights"], lambda p: save_file(tensors, p, metadata={"prism_model": json.dumps(config)}))
+        wrote = True
+        full = {**(card or {}), "name": paths["weights"].stem, "format": "prism-checkpoint/1", "model": config,
+                "params": count_parameters(model), "tensors": {k: list(v.shape) for k, v in tensors.items()},
+                "weights": paths["weights"].name, "sha256": file_hash(paths["weights"]), "code_version": __version__,
+                "distribution": __distribution__,  # pip install <distribution>==<code_version>
+                "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+        atomic_write(paths["markdown"], lambda p: Path(p).write_text(_card_markdown(full)))
+        write_json_atomic(paths["card"], full)
+    except BaseException:   # failed or interrupted (Ctrl-C) after new weights: leave no weights without their own card
+        if wrote:
+            for p in paths.values(): p.unlink(missing_ok=True)
+        raise
     return full
 
 def update_card(path:str|Path, # checkpoint stem
@@ -150,3 +163,74 @@ def load_checkpoint(path:str|Path, # checkpoint stem (or its .safetensors/.json 
     if missing: raise ValueError(f"checkpoint lacks {len(missing)} tensors the model needs, e.g. {missing[0]!r}")
     model.load_state_dict(tensors, strict=True)
     return model.eval(), card
+
+# %% ../nbs/04a_checkpoint.ipynb #7c4e5469
+def card_contract(card:dict # a model card (`load_checkpoint`)
+                 ) -> ClipSpec:
+    "The input a checkpoint's model reads (layout, channels, frames), from its card; an error naming the card when it does not say."
+    missing = [k for k in ("layout", "spec", "frames") if k not in card]
+    if missing:
+        raise ValueError(f"{card.get('name', 'the model card')} does not state its input contract ({', '.join(missing)} missing); "
+                         "checkpoints saved by `prism train --checkpoint` or `run_experiment(checkpoint=...)` carry it")
+    spec, cfg = ClipSpec(card["layout"], card["spec"], int(card["frames"])), card["model"]
+    if (cfg["in_channels"], cfg["num_joints"]) != (spec.in_channels, spec.num_joints):
+        raise ValueError(f"{card.get('name', 'the model card')}: its contract ({spec.channels}, {spec.in_channels} channels; layout "
+                         f"{spec.layout}, {spec.num_joints} joints) does not match its model ({cfg['in_channels']} channels, "
+                         f"{cfg['num_joints']} joints)")
+    return spec
+
+# %% ../nbs/04a_checkpoint.ipynb #8f8fc8f7
+KNOWN_CLASSES = {"utd": UTD_ACTIONS, "jhmdb": JHMDB_CLASSES}   # library datasets whose class names ship with the package
+
+def card_classes(card:dict # a model card (`load_checkpoint`)
+                ) -> list:
+    "The names of a checkpoint's outputs: the card's `classes`, else the library dataset's (cards made before they carried them)."
+    names = card.get("classes")
+    if names is None: names = msr_action_names() if card.get("dataset") == "msr" else KNOWN_CLASSES.get(card.get("dataset"))
+    if names is None:
+        raise ValueError(f"{card.get('name', 'the model card')} has no class names: no 'classes' in the card, and its dataset "
+                         f"{card.get('dataset')!r} is not one of the library's ({', '.join(KNOWN_CLASSES)}, msr)")
+    n = card["model"]["num_classes"]
+    if len(names) != n: raise ValueError(f"{card.get('name', 'the model card')}: {len(names)} class names for {n} outputs")
+    return [str(c) for c in names]
+
+# %% ../nbs/04a_checkpoint.ipynb #11001b44
+def classify(model:nn.Module, # a checkpoint's model (`load_checkpoint`)
+             card:dict, # its card: the input contract and the class names
+             x, # a `SkeletonRecord`, or model inputs of the contract's shape: (C, T, V) or (N, C, T, V)
+             top:int=3, # names per clip, most likely first
+            ) -> list:
+    "For each clip, the `top` most likely class names with their probabilities: [[(name, p), ...], ...]; inputs that break the card's contract are refused."
+    spec, names = card_contract(card), card_classes(card)
+    if isinstance(x, SkeletonRecord): X = clip_tensor(x, spec)[None]
+    else:
+        X = np.asarray(x, dtype=np.float32)
+        if X.ndim == 3: X = X[None]
+        if X.ndim != 4 or X.shape[1:] != spec.shape:
+            raise ValueError(f"input of shape {tuple(np.shape(x))} does not match {card.get('name', 'the model')}'s contract: (N, C, T, V) = "
+                             f"(N, {', '.join(map(str, spec.shape))}), i.e. channels {spec.channels}, {spec.frames} frames, layout {spec.layout}")
+    p = torch.softmax(run_model(model, X), dim=1).numpy()
+    return [[(names[i], float(q[i])) for i in np.argsort(-q, kind="stable")[:top]] for q in p]
+
+# %% ../nbs/04a_checkpoint.ipynb #cea25187
+def _pose_record(result, source:str) -> SkeletonRecord:
+    "A video's MediaPipe poses as an unlabelled record (layout mediapipe33, missing frames filled)."
+    joints, vis = pose_joints(result)
+    return SkeletonRecord(joints=joints, label=-1, action="?", subject=0, trial=0, layout="mediapipe33", source=source,
+                          dataset="input", confidence=vis)
+
+def read_clip_input(path:str|Path # a video, a pose .npz from `prism extract`, or an .npy / .npz (key `x`) model input
+                   ):
+    "What `classify` reads from a file: a video or a pose file becomes a `SkeletonRecord`; an array file is a model input."
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix in VIDEO_EXTS: return _pose_record(extract_pose(path, source=path.name), path.name)
+    if suffix == ".npy": return np.load(path, allow_pickle=False)
+    if suffix == ".npz":
+        with np.load(path, allow_pickle=False) as z: keys = set(z.files)
+        if "landmarks" in keys: return _pose_record(load_pose(path), path.name)
+        if "x" in keys:
+            with np.load(path, allow_pickle=False) as z: return z["x"]
+        raise ValueError(f"{path}: an .npz must be a pose file from `prism extract` or hold a model input 'x'; it holds {sorted(keys)}")
+    raise ValueError(f"{path}: expected a video ({' '.join(VIDEO_EXTS)}), a pose .npz from `prism extract`, or an .npy/.npz model input")

@@ -34,9 +34,13 @@ DATA_HELP = """Get the data:
   JHMDB videos       : http://jhmdb.is.tue.mpg.de/  (<root>/jhmdb/videos/<class>/*.mp4)
 Then pass root=... or set the environment variable PRISM_DATA=<root>."""
 
+def _repo_root(start:Path) -> Path|None:
+    "The nearest folder at or above `start` that holds settings.ini (a PRISM checkout), or None."
+    return next((p for p in [start, *start.parents] if (p/"settings.ini").is_file()), None)
+
 def get_data_root(root:str|Path|None=None, # folder holding the datasets; None reads `PRISM_DATA`
                  ) -> Path:
-    "The data root: `root` if given, else `$PRISM_DATA`; a clear error if neither points to a folder."
+    "The data root: `root` if given, else `$PRISM_DATA`; a relative one is looked up from the working directory, then from the repository root."
     if root is None:
         env = os.environ.get(DATA_ENV)
         if not env:
@@ -44,9 +48,15 @@ def get_data_root(root:str|Path|None=None, # folder holding the datasets; None r
         root, how = env, f"from {DATA_ENV}"
     else: how = "given as root"
     p = Path(root).expanduser()
-    if not p.is_dir():
-        raise FileNotFoundError(f"Data root {str(p)!r} ({how}) is not a folder.\n{DATA_HELP}")
-    return p
+    if p.is_dir(): return p
+    where = ""
+    if not p.is_absolute():   # README's PRISM_DATA=../shared/data is relative to the repository, wherever a notebook's kernel runs
+        repo = _repo_root(Path.cwd())
+        if repo is not None and (repo/p).is_dir(): return (repo/p).resolve()
+        where = (f": looked under the working directory {Path.cwd()}" +
+                 (f" and under the repository root {repo}" if repo is not None else " (no repository root with settings.ini above it)"))
+    raise FileNotFoundError(f"Data root {str(p)!r} ({how}) is not a folder{where}.\n{DATA_HELP}")
+
 
 # %% ../nbs/03_data.ipynb #429f6f00
 @dataclass

@@ -21,7 +21,7 @@ from .kinematics import longest_gap, fill_gaps, normalize_pose, compute_channels
 __all__ = ['VIDEO_EXTS', 'POSE_EXTRACTOR_VERSION', 'NUM_LANDMARKS', 'VideoError', 'NoPersonError', 'VideoInfo', 'video_info',
            'read_frames', 'PoseConfig', 'PoseResult', 'pose_flags', 'cache_key', 'PoseExtractor', 'extract_pose',
            'save_pose', 'load_pose', 'pose_joints', 'extract_and_normalize_pose_with_kinematics', 'pose_cache_dir',
-           'find_videos', 'ExtractionSummary', 'extract_videos', 'extract_folder', 'extract_path']
+           'find_videos', 'ExtractionSummary', 'extract_videos', 'extract_out_dir', 'extract_folder', 'extract_path']
 
 # %% ../nbs/02a_pose.ipynb #d6e26e29
 VIDEO_EXTS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
@@ -384,7 +384,7 @@ class ExtractionSummary:
         return atomic_write_text(Path(path), json.dumps(self.to_dict(), indent=1))
     def report(self) -> str:
         "A readable multi-line report, failures listed by error type."
-        lines = [f"{self.videos} videos: {self.extracted} extracted, {self.cached} cached, {self.failed} failed "
+        lines = [f"{self.videos} video{'' if self.videos == 1 else 's'}: {self.extracted} extracted, {self.cached} cached, {self.failed} failed "
                  f"({self.frames} frames decoded, {self.workers} worker(s))"]
         by_type = {}
         for f in self.failures: by_type.setdefault(f["error"], []).append(f)
@@ -497,6 +497,15 @@ def extract_videos(videos:Sequence[str|Path], # video files
     s.wall_s = time.perf_counter() - t0
     return s
 
+# %% ../nbs/02a_pose.ipynb #9e3436bd
+def extract_out_dir(path:str|Path, # a video file or a folder of videos
+                    out_dir:str|Path|None=None, # the folder asked for (None: the cache)
+                   ) -> Path:
+    "Where `extract_path` writes the poses of `path`: `out_dir`, else the cache (`pose_cache_dir()`, plus the folder's name for a folder)."
+    if out_dir is not None: return Path(out_dir)
+    path = Path(path)
+    return pose_cache_dir()/path.resolve().name if path.is_dir() else pose_cache_dir()
+
 # %% ../nbs/02a_pose.ipynb #f75ef84b
 def extract_folder(folder:str|Path, # folder of videos (searched recursively)
                    out_dir:str|Path|None=None, # where the .npz files go (mirrors the folder's tree); default: pose_cache_dir()/<folder name>
@@ -509,7 +518,7 @@ def extract_folder(folder:str|Path, # folder of videos (searched recursively)
     "Extract every video under `folder` to `out_dir/<relative path>.npz`, cached, in parallel, with a failure summary."
     folder = Path(folder)
     vids = find_videos(folder, recursive=recursive)
-    out_dir = Path(out_dir) if out_dir is not None else pose_cache_dir()/folder.resolve().name
+    out_dir = extract_out_dir(folder, out_dir)
     rels = [v.relative_to(folder).as_posix() for v in vids]
     outs = [out_dir/Path(r).with_suffix(".npz") for r in rels]
     return extract_videos(vids, outs, rels, workers=workers, progress=progress, config=config, overwrite=overwrite,
@@ -525,6 +534,6 @@ def extract_path(path:str|Path, # a video file or a folder of videos
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"video or folder not found: {path}")
     if path.is_dir(): return extract_folder(path, out_dir, workers=workers, progress=progress, config=config)
-    out_dir = Path(out_dir) if out_dir is not None else pose_cache_dir()
+    out_dir = extract_out_dir(path, out_dir)
     return extract_videos([path], [out_dir/(path.stem + ".npz")], [path.name], workers=1, progress=progress,
                           config=config, root=path.name, out_dir=out_dir.name)

@@ -20,6 +20,18 @@ def test_root_from_argument_env_and_errors(data_root, monkeypatch):
     with pytest.raises(FileNotFoundError, match="/nope/nothing"): D.load_utd_mhad("/nope/nothing")
 
 
+def test_relative_root_is_found_from_every_folder_of_the_repository(data_root, monkeypatch):
+    "README's `PRISM_DATA=../shared/data` is relative to the repository root, and a tutorial's kernel runs in nbs/tutorials/."
+    repo = Path(__file__).resolve().parents[1]
+    monkeypatch.setenv("PRISM_DATA", os.path.relpath(data_root.resolve(), repo))
+    for where in (repo, repo / "nbs", repo / "nbs" / "tutorials"):
+        monkeypatch.chdir(where)
+        assert D.get_data_root().resolve() == data_root.resolve(), where
+    monkeypatch.setenv("PRISM_DATA", "no/such/data")
+    with pytest.raises(FileNotFoundError, match="under the repository root") as e: D.get_data_root()
+    assert "working directory" in str(e.value)
+
+
 def test_missing_dataset_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match="UTD-MHAD folder not found") as e: D.load_utd_mhad(tmp_path)
     assert str(tmp_path) in str(e.value)

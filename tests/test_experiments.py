@@ -67,8 +67,11 @@ def test_sweep_is_resumable(tiny, tmp_path, monkeypatch):
     assert len(runs) == 2 and set(runs.columns) >= {"epsilon_prv", "epsilon_rdp", "accuracy", "kappa"}
     def boom(*a, **k): raise AssertionError("a finished run was retrained")
     monkeypatch.setattr(B, "run_experiment", boom)
-    again = privacy_utility_sweep("utd", epsilons=(4, None), seeds=(0,), model_kinds=("stgcn",), out_dir=tmp_path, progress=False)
+    again = privacy_utility_sweep("utd", epsilons=(4, None), seeds=(0,), model_kinds=("stgcn",), out_dir=tmp_path, settings=FAST, progress=False)
     pd.testing.assert_frame_equal(again, runs)
+    # a finished run trained for other epochs than asked is refused, never passed off as done (a quick --epochs 1 look)
+    with pytest.raises(ValueError, match="these settings ask for"):
+        privacy_utility_sweep("utd", epsilons=(4, None), seeds=(0,), model_kinds=("stgcn",), out_dir=tmp_path, progress=False)
     with pytest.raises(FileNotFoundError, match="no such file"): collect_runs(tmp_path, ["utd_stgcn_eps1_s0"])
     with pytest.raises(ValueError, match="unknown model kind 'gru'"): privacy_utility_sweep("utd", model_kinds=("gru",), out_dir=tmp_path)
 

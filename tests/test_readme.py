@@ -34,8 +34,8 @@ def test_readme_shows_no_unreproduced_claims():
 
 
 def test_readme_results_are_the_results_files():
-    "Every results table in README is `prism.cli.results_markdown` of results/: the numbers cannot drift from the files."
-    from prism.cli import results_markdown
+    "Every results table in README is `prism.report.results_markdown` of results/: the numbers cannot drift from the files."
+    from prism.report import results_markdown
     md = results_markdown(ROOT/'results')
     assert md and md.strip() in (ROOT/'README.md').read_text(encoding='utf-8'), \
         'README results differ from results/: re-run nbs/index.ipynb and `python scripts/make_readme.py`'
@@ -43,7 +43,7 @@ def test_readme_results_are_the_results_files():
 
 def test_readme_privacy_statement_and_headline_are_the_results_files():
     "What the epsilons cover (unit, person-level, release ledgers, deployable models) and the headline are read from results/."
-    from prism.cli import privacy_statement, results_headline
+    from prism.report import privacy_statement, results_headline
     text = (ROOT/'README.md').read_text(encoding='utf-8')
     for md in (privacy_statement(ROOT/'results'), results_headline(ROOT/'results')):
         assert md.strip() and md.strip() in text, 're-run nbs/index.ipynb and `python scripts/make_readme.py`'

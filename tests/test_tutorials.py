@@ -1,5 +1,5 @@
-"Tutorials (nbs/tutorials/): the shape workshops rely on. They run under nbval with the other notebooks."
-import ast, json, re
+"Tutorials (nbs/tutorials/): the shape workshops rely on. They run under nbval with the other notebooks, and as a participant runs them."
+import ast, json, os, re, subprocess, sys
 from pathlib import Path
 
 import pytest
@@ -56,3 +56,24 @@ def test_no_skipped_or_slow_cells(nb):
         if c['cell_type'] != 'code': continue
         bad = [d for d in directives(c) if re.match(r'#\s*\|\s*(slow|eval:\s*false)', d)] + (['NBVAL_SKIP'] if 'NBVAL_SKIP' in src(c) else [])
         assert not bad, f'{nb.name} cell {i}: {bad}'
+
+
+def _git_status() -> str:
+    return subprocess.run(['git', 'status', '--porcelain', '--untracked-files=all'], cwd=ROOT, capture_output=True, text=True,
+                          check=True).stdout
+
+
+@pytest.mark.parametrize('nb', TUTORIALS, ids=lambda p: p.name)
+def test_tutorial_runs_as_a_participant_runs_it(nb, data_root, tmp_path):
+    """The way README tells a workshop participant: from the repository root, `PRISM_DATA` relative to it (README's
+    `../shared/data`), the notebook executed top to bottom by Jupyter in its own folder (not through pytest's conftest,
+    which makes the path absolute). It must run, and leave the clone as it was."""
+    rel = os.path.relpath(data_root, ROOT)                  # conftest made PRISM_DATA absolute: give the kernel README's form
+    env = {**os.environ, 'PRISM_DATA': rel, 'PYTHONPATH': os.pathsep.join([str(ROOT), os.environ.get('PYTHONPATH', '')])}
+    before = _git_status()
+    r = subprocess.run([sys.executable, '-m', 'jupyter', 'nbconvert', '--to', 'notebook', '--execute', str(nb.relative_to(ROOT)),
+                        '--output-dir', str(tmp_path), '--ExecutePreprocessor.timeout=1800'],
+                       cwd=ROOT, env=env, capture_output=True, text=True)
+    assert r.returncode == 0, f'{nb.name} failed when run by hand with PRISM_DATA={rel}:\n{r.stderr[-4000:]}'
+    assert (tmp_path / nb.name).is_file()
+    assert _git_status() == before, f'{nb.name} changed the repository:\n{_git_status()}'

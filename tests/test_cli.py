@@ -1,0 +1,74 @@
+"The `prism` command as a newcomer meets it: README's main job in a fresh folder, and Ctrl-C in a long run."
+import datetime, os, signal, subprocess, sys, time
+import pytest
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _env() -> dict:
+    "This working copy's `prism` (not an installed one), unbuffered so that a test can read its progress."
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]), "PYTHONUNBUFFERED": "1"}
+
+
+def _prism(*argv) -> list:
+    return [sys.executable, "-m", "prism.cli", *map(str, argv)]
+
+
+def _git_status() -> str:
+    "Every change to the repository's files, tracked or not (ignored files, such as prism-output/, excluded)."
+    return subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=ROOT, capture_output=True, text=True,
+                          check=True).stdout
+
+
+def test_main_job_writes_its_own_folder_and_leaves_the_repository_alone(data_root, tmp_path):
+    """README's first command, `prism reproduce` with its default output folder, on a one-epoch setting: it says where its
+    run is, writes nothing else, and the committed tables keep their own provenance."""
+    from prism.report import results_markdown
+    before, committed = _git_status(), results_markdown(ROOT / "results")
+    argv = ["reproduce", "--datasets", "msr", "--models", "stgcn", "--epochs", "1"]
+    r = subprocess.run(_prism(*argv), cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-4000:]
+    out = tmp_path / "prism-output"
+    assert r.stdout.startswith("prism reproduce: writing to prism-output/")
+    assert f"Your run is in prism-output/ ({out.resolve()})" in r.stdout
+    for f in ("benchmarks/utility.csv", "benchmarks/efficiency.csv", "benchmarks/reproduce.json", "benchmarks/runs/msr_stgcn_epsnone_s0.json"):
+        assert (out / f).is_file(), f
+    assert _git_status() == before, "the main job changed the repository's files"
+    assert results_markdown(ROOT / "results") == committed, "the committed tables' provenance changed"
+    # the user's own tables name the command that made them, today; rewritten by anything else, they no longer do
+    today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+    assert f"made by `prism {' '.join(argv)}` on {today}" in results_markdown(out)
+    with open(out / "benchmarks/utility.csv", "a") as f: f.write("msr,lstm,8.0,0.5,0,0.5,0,0.5,0,0.5,0,0.5,0,1\n")
+    assert "made by `? (changed after `prism reproduce" in results_markdown(out)
+
+
+def test_ctrl_c_in_train_leaves_nothing_half_written(data_root, tmp_path):
+    "SIGINT while `prism train` trains: exit code 130, one line on what was kept and how to resume, no partial or temporary file."
+    out, ck = tmp_path / "runs", tmp_path / "ck" / "model"
+    p = subprocess.Popen(_prism("train", "--dataset", "msr", "--model", "stgcn", "--epochs", "100", "--out", out, "--checkpoint", ck),
+                         cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = p.stdout.readline()
+        assert line.startswith("training stgcn on msr"), (line, p.stderr.read() if p.poll() is not None else "")
+        time.sleep(3)                        # inside the training loop (100 epochs take minutes)
+        assert p.poll() is None, "training ended before the interrupt"
+        p.send_signal(signal.SIGINT)
+        stdout, stderr = p.communicate(timeout=120)
+    finally:
+        if p.poll() is None: p.kill()
+    assert p.returncode == 130, stderr[-3000:]
+    assert "prism train: interrupted; an unfinished run writes nothing, so nothing half-written is left; run the same command again" in stderr, stderr
+    assert "Traceback" not in stderr, stderr
+    left = sorted(str(f.relative_to(tmp_path)) for f in tmp_path.rglob("*") if f.is_file())
+    assert left == [], f"files left after the interrupt: {left}"
+
+
+def test_arguments_are_refused_before_any_data_is_loaded(tmp_path, capsys):
+    "Zero epochs, a delta outside (0, 1): refused by the parser, before the (missing) data root is even looked at."
+    from prism.cli import main
+    for argv, says in [(["train", "--epochs", "0"], "must be a positive integer"), (["reproduce", "--epochs", "-1"], "must be a positive integer"),
+                       (["train", "--delta", "1.5"], "delta must be strictly between 0 and 1")]:
+        with pytest.raises(SystemExit) as e: main([*argv, "--data", str(tmp_path / "no-data")])
+        err = capsys.readouterr().err
+        assert e.value.code == 2 and says in err and "Data root" not in err, err
