@@ -12,9 +12,11 @@ Mechanism audit (the deployed DP-SGD head and private class means as released, w
 from __future__ import annotations
 import argparse, sys, time, warnings
 from pathlib import Path
+import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from prism.audit import run_audit, mechanism_audit, plot_audit_scores, public_backbone_features
+from prism.data import load_utd_mhad, utd_cross_subject
 from prism.io import atomic_write, stamp, write_json_atomic
 
 def parse_eps(s:str):
@@ -22,8 +24,6 @@ def parse_eps(s:str):
 
 def mechanisms(a, command:str) -> int:
     "Audit both deployed private heads on the real private training split's backbone features; write json, csv and the score plot."
-    import matplotlib.pyplot as plt
-    from prism.data import load_utd_mhad, utd_cross_subject
     t0 = time.perf_counter()
     train, _ = utd_cross_subject(load_utd_mhad())
     X, _ = public_backbone_features(train, seed=a.seed)          # standardised with the public backbone's statistics

@@ -4,331 +4,39 @@
 
 # %% ../nbs/08_audit.ipynb #f16d1b0a
 from __future__ import annotations
-import json, math, secrets, time, warnings
+import math, time, warnings
 from contextlib import contextmanager, nullcontext
+from functools import partial
 from pathlib import Path
 from typing import Callable, Sequence
+from unittest import mock
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
-from scipy import stats
-from .skeleton import get_layout, Layout
-from .kinematics import compute_channels
-from .io import atomic_write, stamp
-from .kinematics import normalize_pose
-from .clip import ClipSpec, DEFAULT_CLIP, clip_tensor, make_loader
+import matplotlib.pyplot as plt
+import seaborn as sns
+from opacus.optimizers.optimizer import DPOptimizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from .io import atomic_write, write_json_atomic, stamp
+from .kinematics import compute_channels, normalize_pose, canonical_bone_lengths, normalize_bone_lengths
 from .data import load_utd_mhad, load_msr_action3d, utd_cross_subject
-from .models import STGCN_PRISM, InputNorm, run_model
-from .privacy import create_privacy_config, PrivacyPreservingTrainer, noise_multiplier_for
-from .experiments import PublicData, pretrain_public, fit_private_ncm, fit_private_head, recipe
+from .clip import DEFAULT_CLIP, clip_arrays, make_loader
+from .models import STGCN_PRISM, InputNorm, run_model, predict
+from .privacy import (create_privacy_config, PrivacyPreservingTrainer, noise_multiplier_for, gaussian_noise,
+                           secret_numpy_rng)
+from .experiments import PublicData, TrainSettings, pretrain_public, fit_private_ncm, fit_private_head, recipe
+from .attacks import (auc_score, roc_points, mia_metrics, clopper_pearson, eps_lower_bound, one_run_audit,
+                           split_eps_lower_bound, audit_verdict, logit_confidence, loss_scores, lira_scores, inclusion_matrix)
 
 # %% auto #0
-__all__ = ['DEFAULT_FRACTIONS', 'ATTACKS', 'NCM_CONTROLS', 'AUDIT_COLUMNS', 'roc_points', 'auc_score', 'tpr_at_fpr',
-           'mia_metrics', 'clopper_pearson', 'eps_lower_bound', 'max_eps_lower_bound', 'one_run_p_value',
-           'one_run_eps_lower_bound', 'secret_rng', 'one_run_audit', 'split_eps_lower_bound', 'audit_verdict',
-           'logit_confidence', 'loss_scores', 'lira_scores', 'inclusion_matrix', 'bone_lengths',
-           'canonical_bone_lengths', 'normalize_bone_lengths', 'clip_features', 'AuditMLP', 'noise_for_epsilon',
-           'train_model', 'accountant_epsilon', 'predict_logits', 'membership_inference', 'plot_roc', 'LinearProbe',
-           'public_backbone_features', 'run_audit', 'plot_mia_rocs', 'canary_audit', 'reid_probe', 'embed',
-           'clip_tensors', 'audit_private_ncm', 'dirac_gradient_canaries', 'audit_private_head', 'mechanism_audit',
-           'plot_audit_scores']
-
-# %% ../nbs/08_audit.ipynb #c7f830ed
-def _as_scores(x, name:str) -> np.ndarray:
-    "1-D float64 array of finite scores (ValueError naming `name` otherwise)."
-    a = np.asarray(x, dtype=np.float64)
-    if a.ndim != 1: raise ValueError(f"{name} must be a 1-D array of scores, got shape {a.shape}")
-    if len(a) == 0: raise ValueError(f"{name} is empty: need at least one score")
-    bad = int((~np.isfinite(a)).sum())
-    if bad: raise ValueError(f"{name} holds {bad} non-finite score(s) (NaN or inf)")
-    return a
-
-def roc_points(scores_in:np.ndarray, # attack scores of members (higher = "was in training")
-               scores_out:np.ndarray, # attack scores of non-members
-              ) -> tuple:
-    "Empirical ROC (fpr, tpr, thresholds) of the rule 'member if score >= threshold', from (0, 0) to (1, 1)."
-    si, so = _as_scores(scores_in, "scores_in"), _as_scores(scores_out, "scores_out")
-    th = np.unique(np.concatenate([si, so]))[::-1]               # descending distinct thresholds
-    tp = len(si) - np.searchsorted(np.sort(si), th, side="left")  # members with score >= th
-    fp = len(so) - np.searchsorted(np.sort(so), th, side="left")
-    return (np.concatenate([[0.], fp / len(so)]), np.concatenate([[0.], tp / len(si)]), np.concatenate([[np.inf], th]))
-
-def auc_score(scores_in:np.ndarray, scores_out:np.ndarray) -> float:
-    "Area under the ROC curve: the chance a random member outscores a random non-member (ties count half)."
-    si, so = _as_scores(scores_in, "scores_in"), _as_scores(scores_out, "scores_out")
-    r = stats.rankdata(np.concatenate([si, so]))
-    return float((r[:len(si)].sum() - len(si) * (len(si) + 1) / 2) / (len(si) * len(so)))
-
-# %% ../nbs/08_audit.ipynb #d8ee472e
-def tpr_at_fpr(scores_in:np.ndarray, # member scores
-               scores_out:np.ndarray, # non-member scores
-               fpr:float=0.01, # the false-positive rate allowed
-              ) -> float:
-    "Highest TPR of a threshold whose empirical FPR is <= `fpr`; NaN when fewer than 1/fpr non-members make `fpr` unresolvable."
-    if not 0 < fpr < 1: raise ValueError(f"fpr must be in (0, 1), got {fpr}")
-    so = _as_scores(scores_out, "scores_out")
-    if len(so) * fpr < 1: return float("nan")
-    f, t, _ = roc_points(scores_in, so)
-    return float(t[f <= fpr + 1e-12].max())
-
-def mia_metrics(scores_in:np.ndarray, # member scores
-                scores_out:np.ndarray, # non-member scores
-               ) -> dict:
-    "AUC, balanced accuracy and TPR at 1% and 0.1% FPR (NaN where unresolvable), with the counts behind them."
-    si, so = _as_scores(scores_in, "scores_in"), _as_scores(scores_out, "scores_out")
-    f, t, _ = roc_points(si, so)
-    return {"auc": auc_score(si, so), "balanced_acc": float(((t + 1 - f) / 2).max()),
-            "tpr_at_1pct_fpr": tpr_at_fpr(si, so, 0.01), "tpr_at_0.1pct_fpr": tpr_at_fpr(si, so, 0.001),
-            "n_in": int(len(si)), "n_out": int(len(so)), "min_resolvable_fpr": 1 / len(so)}
-
-# %% ../nbs/08_audit.ipynb #86b66eb7
-def clopper_pearson(k:int|np.ndarray, # successes
-                    n:int|np.ndarray, # trials
-                    alpha:float=0.05, # each one-sided bound holds with probability >= 1 - alpha
-                   ) -> tuple:
-    "Exact one-sided binomial bounds (lower, upper) on a rate from k successes in n trials."
-    k, n = np.asarray(k), np.asarray(n)
-    if np.any(n <= 0): raise ValueError(f"n must be >= 1, got {n}")
-    if np.any((k < 0) | (k > n)): raise ValueError(f"k must be in 0..n, got k={k}, n={n}")
-    if not 0 < alpha < 1: raise ValueError(f"alpha must be in (0, 1), got {alpha}")
-    with np.errstate(all="ignore"):
-        lo = np.where(k == 0, 0.0, stats.beta.ppf(alpha, k, n - k + 1))
-        hi = np.where(k == n, 1.0, stats.beta.ppf(1 - alpha, k + 1, n - k))
-    return (float(lo), float(hi)) if lo.ndim == 0 else (lo, hi)
-
-# %% ../nbs/08_audit.ipynb #f2a28215
-DEFAULT_FRACTIONS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5)
-
-def eps_lower_bound(scores_in:np.ndarray, # attack scores of canaries that were trained on
-                    scores_out:np.ndarray, # attack scores of canaries that were not
-                    delta:float=0.0, # the delta of the (epsilon, delta) guarantee being audited
-                    alpha:float=0.05, # the bound holds with probability >= 1 - alpha (Bonferroni over all tests)
-                    fractions:Sequence[float]=DEFAULT_FRACTIONS, # thresholds tried: flag the top `f` of all canaries as members
-                    thresholds:Sequence[float]|None=None, # thresholds fixed before seeing these scores (strict); None: from `fractions` of these scores
-                   ) -> dict:
-    "Empirical epsilon lower bound from a membership test on canaries: max over thresholds of Clopper-Pearson-bounded likelihood ratios."
-    si, so = _as_scores(scores_in, "scores_in"), _as_scores(scores_out, "scores_out")
-    if not 0 <= delta < 1: raise ValueError(f"delta must be in [0, 1), got {delta}")
-    allv = np.sort(np.concatenate([si, so]))[::-1]
-    ths = (sorted({float(t) for t in thresholds}) if thresholds is not None else
-           sorted({allv[max(0, min(len(allv) - 1, int(round(f * len(allv))) - 1))] for f in fractions}))
-    if not ths: raise ValueError("thresholds is empty")
-    a = alpha / (2 * len(ths))   # two ratios per threshold, Bonferroni
-    best = {"eps_lb": 0.0, "threshold": None, "tpr": None, "fpr": None, "direction": None}
-    for th in ths:
-        tp, fp = int((si >= th).sum()), int((so >= th).sum())
-        tpr_lo, tpr_hi = clopper_pearson(tp, len(si), a)
-        fpr_lo, fpr_hi = clopper_pearson(fp, len(so), a)
-        cands = {"tpr/fpr": (tpr_lo - delta, fpr_hi), "tnr/fnr": (1 - fpr_hi - delta, 1 - tpr_lo)}
-        for d, (num, den) in cands.items():
-            if num > 0 and den > 0 and math.log(num / den) > best["eps_lb"]:
-                best = {"eps_lb": math.log(num / den), "threshold": float(th), "tpr": tp / len(si), "fpr": fp / len(so), "direction": d}
-    return {**best, "alpha": alpha, "tests": 2 * len(ths), "delta": delta, "n_in": len(si), "n_out": len(so),
-            "max_possible": max_eps_lower_bound(len(si), len(so), delta, alpha, len(ths))}
-
-def max_eps_lower_bound(n_in:int, n_out:int, delta:float=0.0, alpha:float=0.05, n_thresholds:int=len(DEFAULT_FRACTIONS)) -> float:
-    "The largest bound `eps_lower_bound` can give with this many canaries (a perfect attack): the audit's ceiling."
-    a = alpha / (2 * n_thresholds)
-    ratio = lambda n_hit, n_miss: max(clopper_pearson(n_hit, n_hit, a)[0] - delta, 1e-300) / clopper_pearson(0, n_miss, a)[1]
-    return float(math.log(max(ratio(n_in, n_out), ratio(n_out, n_in))))   # TPR/FPR or TNR/FNR, whichever side has more trials
-
-# %% ../nbs/08_audit.ipynb #1a905404
-def one_run_p_value(m:int, # canaries, each included by an independent fair coin
-                    r:int, # guesses made (the rest abstained)
-                    v:int, # correct guesses
-                    eps:float, # epsilon of the null hypothesis
-                    delta:float=0.0, # delta of the null hypothesis
-                   ) -> float:
-    "Steinke, Nasr & Jagielski (2023, Thm 3.2 / App. D): P[>= v of r guesses right] if the mechanism is (eps, delta)-DP per canary."
-    if not 0 <= v <= r <= m: raise ValueError(f"need 0 <= correct <= guesses <= canaries, got {v}, {r}, {m}")
-    if eps < 0 or not 0 <= delta <= 1: raise ValueError(f"need eps >= 0 and 0 <= delta <= 1, got {eps}, {delta}")
-    p = 1 / (1 + math.exp(-eps))                         # accuracy of eps-DP randomised response
-    tail = float(stats.binom.sf(v - 1, r, p))            # P[Bin(r, p) >= v]
-    if delta == 0 or v == 0: return min(tail, 1.0)
-    pm = stats.binom.pmf(np.arange(v - 1, -1, -1), r, p)   # P[Bin = v-1], P[Bin = v-2], ..., P[Bin = 0]
-    worst = float((np.cumsum(pm) / np.arange(1, v + 1)).max())   # max_i P[v-i <= Bin < v] / i
-    return min(tail + 2 * m * delta * worst, 1.0)
-
-# %% ../nbs/08_audit.ipynb #84a847a5
-def one_run_eps_lower_bound(correct:int, # correct guesses among ...
-                            guesses:int, # ... the canaries the auditor guessed on (the rest abstained)
-                            beta:float=0.05, # the bound holds with probability >= 1 - beta
-                            delta:float=0.0, # delta of the audited (epsilon, delta) guarantee
-                            m:int|None=None, # canaries in the run (each in by an independent coin); default `guesses`
-                           ) -> float:
-    "Largest epsilon under which `correct` of `guesses` is still a 1-beta surprise for an (epsilon, delta)-DP mechanism (one-run theorem)."
-    m = guesses if m is None else m
-    if not 0 <= correct <= guesses: raise ValueError(f"need 0 <= correct <= guesses, got {correct} of {guesses}")
-    if guesses > m: raise ValueError(f"guesses ({guesses}) cannot exceed canaries m ({m})")
-    if guesses == 0 or one_run_p_value(m, guesses, correct, 0.0, delta) > beta: return 0.0
-    lo, hi = 0.0, 50.0
-    for _ in range(40):                                  # 50 / 2^40: far below any meaningful digit
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if one_run_p_value(m, guesses, correct, mid, delta) <= beta else (lo, mid)
-    return lo
-
-# %% ../nbs/08_audit.ipynb #b6131fac
-def secret_rng() -> np.random.Generator:
-    "A numpy Generator seeded from OS entropy (`secrets`), the seed never stored: audit coins nobody can replay."
-    return np.random.default_rng(secrets.randbits(128))
-
-# %% ../nbs/08_audit.ipynb #dedfc4dd
-def one_run_audit(scores:np.ndarray, # (m,) attack scores of all canaries of the run(s), higher = "in"
-                  included:np.ndarray, # (m,) bool: the canary's coin
-                  delta:float=0.0, # delta of the audited guarantee
-                  beta:float=0.05, # confidence: the bound holds with probability >= 1 - beta (Bonferroni over `ks`)
-                  ks:Sequence[float]=(0.01, 0.03, 0.1, 0.3), # guess "in" for the top and "out" for the bottom k * m scores
-                 ) -> dict:
-    "Steinke et al. one-run (eps, delta) lower bound from canary scores, with the ceiling (every guess right) beside it."
-    s = _as_scores(scores, "scores"); inc = np.asarray(included, bool)
-    if inc.shape != s.shape: raise ValueError(f"included must match scores, got {inc.shape} and {s.shape}")
-    m, order = len(s), np.argsort(-s, kind="stable")
-    kk = sorted({max(1, min(m // 2, int(round(k * m)))) for k in ks})
-    b = beta / len(kk)
-    best = {"eps_lb": 0.0, "k": None, "correct": None, "guesses": None}
-    for k in kk:
-        v = int(inc[order[:k]].sum() + (~inc[order[-k:]]).sum())
-        e = one_run_eps_lower_bound(v, 2 * k, b, delta, m)
-        if e > best["eps_lb"]: best = {"eps_lb": e, "k": k, "correct": v, "guesses": 2 * k}
-    ceiling = max(one_run_eps_lower_bound(2 * k, 2 * k, b, delta, m) for k in kk)
-    return {**best, "ceiling": ceiling, "m": m, "beta": beta, "delta": delta, "ks": kk,
-            "assumes": "each canary in by its own fair coin; no independence between scores needed"}
-
-# %% ../nbs/08_audit.ipynb #a94f6659
-def split_eps_lower_bound(scores_in:np.ndarray, # attack scores of independent trials with the target included
-                          scores_out:np.ndarray, # attack scores of independent trials without it
-                          delta:float=0.0, # delta of the audited guarantee
-                          alpha:float=0.05, # the bound holds with probability >= 1 - alpha
-                          select_frac:float=0.5, # share of the trials (each side) used only to choose the threshold
-                          fractions:Sequence[float]=DEFAULT_FRACTIONS + (0.7, 0.9), # candidate thresholds: top `f` of the selection scores
-                          rng:np.random.Generator|None=None, # splits the trials (default: secret randomness)
-                         ) -> dict:
-    "Epsilon lower bound from independent trials: threshold chosen on one part, Clopper-Pearson bound on the other; with its ceiling."
-    si, so = _as_scores(scores_in, "scores_in"), _as_scores(scores_out, "scores_out")
-    if not 0 < select_frac < 1: raise ValueError(f"select_frac must be in (0, 1), got {select_frac}")
-    if min(len(si), len(so)) < 4: raise ValueError(f"need >= 4 trials on each side, got {len(si)} in and {len(so)} out")
-    rng = rng if rng is not None else secret_rng()
-    pi, po = rng.permutation(len(si)), rng.permutation(len(so))
-    ki, ko = max(1, int(len(si) * select_frac)), max(1, int(len(so) * select_frac))
-    s_in, s_out = si[pi[:ki]], so[po[:ko]]
-    allv = np.sort(np.concatenate([s_in, s_out]))[::-1]
-    cands = [np.nextafter(s_out.max(), np.inf)] + [allv[max(0, min(len(allv) - 1, int(round(f * len(allv))) - 1))] for f in fractions]
-    sel = eps_lower_bound(s_in, s_out, delta=delta, alpha=alpha, thresholds=cands)   # just above every "out" score, or a top fraction
-    th = sel["threshold"] if sel["threshold"] is not None else float(np.quantile(allv, 0.9))
-    ev = eps_lower_bound(si[pi[ki:]], so[po[ko:]], delta=delta, alpha=alpha, thresholds=[th])
-    return {**ev, "ceiling": ev["max_possible"], "n_select": (ki, ko), "trials": len(si) + len(so),
-            "assumes": "independent trials (one Bernoulli in/out per trial); threshold chosen on held-out trials"}
-
-# %% ../nbs/08_audit.ipynb #41f3eeaf
-def audit_verdict(eps_lb:float, # empirical lower bound
-                  ceiling:float, # the largest bound the same trials could ever give
-                  claimed:float, # the epsilon the mechanism claims
-                 ) -> str:
-    "'VIOLATION' (bound > claim), 'uninformative' (the audit could never exceed the claim) or 'consistent'."
-    if eps_lb > claimed: return "VIOLATION"
-    return "uninformative" if ceiling <= claimed else "consistent"
-
-# %% ../nbs/08_audit.ipynb #71dd5ba0
-def logit_confidence(logits:np.ndarray|torch.Tensor, # (N, classes) model outputs
-                     labels:np.ndarray|torch.Tensor, # (N,) true classes
-                    ) -> np.ndarray:
-    "LiRA's score: log p_y - log(1 - p_y) of the true class, computed stably from logits; (N,) float64."
-    z = torch.as_tensor(np.asarray(logits), dtype=torch.float64)
-    y = torch.as_tensor(np.asarray(labels), dtype=torch.long)
-    if z.ndim != 2 or y.shape != (z.shape[0],):
-        raise ValueError(f"logits must be (N, classes) and labels (N,), got {tuple(z.shape)} and {tuple(y.shape)}")
-    if len(y) and (y.min() < 0 or y.max() >= z.shape[1]): raise ValueError(f"labels must be in 0..{z.shape[1]-1}")
-    zy = z.gather(1, y[:, None])[:, 0]
-    rest = z.scatter(1, y[:, None], float("-inf")).logsumexp(1)
-    return (zy - rest).numpy()
-
-def loss_scores(logits:np.ndarray|torch.Tensor, labels:np.ndarray|torch.Tensor) -> np.ndarray:
-    "Threshold attack score: minus the cross-entropy loss of the true class (higher = more likely a member)."
-    z = torch.as_tensor(np.asarray(logits), dtype=torch.float64)
-    return -nn.functional.cross_entropy(z, torch.as_tensor(np.asarray(labels), dtype=torch.long), reduction="none").numpy()
-
-# %% ../nbs/08_audit.ipynb #ea6cef9e
-def lira_scores(target:np.ndarray, # (N,) logit-confidence of the target model on every example
-                shadow:np.ndarray, # (K, N) the same score from K shadow models
-                shadow_in:np.ndarray, # (K, N) bool: example n was in shadow model k's training set
-                online:bool=True, # True: in- and out-Gaussians (likelihood ratio); False: out-Gaussian only
-                fix_variance:bool=True, # one pooled standard deviation for all examples (better for small K)
-               ) -> np.ndarray:
-    "LiRA membership scores (Carlini et al. 2022), higher = more likely a member; (N,) float64."
-    t = np.asarray(target, np.float64); s = np.asarray(shadow, np.float64); m = np.asarray(shadow_in, bool)
-    if s.ndim != 2 or s.shape != m.shape or t.shape != (s.shape[1],):
-        raise ValueError(f"need target (N,), shadow (K, N) and shadow_in (K, N); got {t.shape}, {s.shape}, {m.shape}")
-    n_in, n_out = m.sum(0), (~m).sum(0)
-    if (n_out == 0).any(): raise ValueError(f"{int((n_out == 0).sum())} example(s) are in every shadow model: no 'out' scores to fit")
-    if online and (n_in == 0).any(): raise ValueError(f"{int((n_in == 0).sum())} example(s) are in no shadow model: no 'in' scores (use online=False or more shadows)")
-    def fit(mask, n):
-        mu = np.where(mask, s, 0).sum(0) / np.maximum(n, 1)
-        ss = np.where(mask, (s - mu) ** 2, 0).sum(0)          # squared deviations, n - 1 degrees of freedom each
-        if fix_variance or (n < 2).any(): sd = np.full_like(mu, np.sqrt(ss.sum() / max((n - 1).clip(0).sum(), 1)))
-        else: sd = np.sqrt(ss / (n - 1))
-        return mu, np.maximum(sd, 1e-6)
-    mu_out, sd_out = fit(~m, n_out)
-    if not online: return stats.norm.logcdf((t - mu_out) / sd_out)
-    mu_in, sd_in = fit(m, n_in)
-    return stats.norm.logpdf(t, mu_in, sd_in) - stats.norm.logpdf(t, mu_out, sd_out)
-
-# %% ../nbs/08_audit.ipynb #9b475996
-def inclusion_matrix(n_models:int, # models to train
-                     n_examples:int, # pool size
-                     seed:int=0, # seed of the draw
-                    ) -> np.ndarray:
-    "(n_models, n_examples) bool: every example is in exactly n_models // 2 training sets, drawn at random."
-    if n_models < 2: raise ValueError(f"need at least 2 models (a target and a shadow), got {n_models}")
-    rng = np.random.default_rng(seed)
-    keep = np.zeros((n_models, n_examples), bool)
-    for n in range(n_examples): keep[rng.permutation(n_models)[:n_models // 2], n] = True
-    return keep
-
-# %% ../nbs/08_audit.ipynb #edd60cca
-def bone_lengths(x:np.ndarray, # (T, V, 3) positions
-                 layout:str|Layout, # layout of x
-                ) -> np.ndarray:
-    "(T, V) length of the bone from each joint's parent to the joint (0 at the root)."
-    lay = get_layout(layout)
-    x = np.asarray(x, np.float64)
-    if x.ndim != 3 or x.shape[1] != lay.num_joints or x.shape[2] < 3:
-        raise ValueError(f"positions must be (T, {lay.num_joints}, 3) for layout {lay.name!r}, got {x.shape}")
-    par = lay.parents
-    d = x[:, :, :3] - x[:, np.where(par < 0, np.arange(lay.num_joints), par), :3]
-    return np.linalg.norm(d, axis=-1)
-
-def canonical_bone_lengths(sequences:Sequence[np.ndarray], # (T, V, 3) position sequences (e.g. after `normalize_pose`)
-                           layout:str|Layout, # their layout
-                          ) -> np.ndarray:
-    "(V,) median length of every bone over all frames of all sequences: a canonical skeleton to map everyone onto."
-    if len(sequences) == 0: raise ValueError("canonical_bone_lengths needs at least one sequence")
-    L = np.concatenate([bone_lengths(s, layout) for s in sequences])
-    return np.nanmedian(L, axis=0)
-
-def normalize_bone_lengths(x:np.ndarray, # (T, V, 3+) positions
-                           layout:str|Layout, # layout of x
-                           lengths:np.ndarray, # (V,) target length of the bone ending at each joint (`canonical_bone_lengths`)
-                          ) -> np.ndarray:
-    "Rebuild the skeleton outwards from the centre joint with every bone rescaled to `lengths`, keeping bone directions."
-    lay = get_layout(layout)
-    x = np.asarray(x, np.float32)
-    L = np.asarray(lengths, np.float64)
-    if L.shape != (lay.num_joints,): raise ValueError(f"lengths must have shape ({lay.num_joints},) for layout {lay.name!r}, got {L.shape}")
-    if x.ndim != 3 or x.shape[1] != lay.num_joints or x.shape[2] < 3:
-        raise ValueError(f"positions must be (T, {lay.num_joints}, 3+) for layout {lay.name!r}, got {x.shape}")
-    p = x[..., :3].astype(np.float64)
-    out = p.copy()
-    order = np.argsort(lay.hops_from_center, kind="stable")
-    for v in order:
-        par = lay.parents[v]
-        if par < 0: continue
-        d = p[:, v] - p[:, par]
-        n = np.linalg.norm(d, axis=-1, keepdims=True)
-        unit = np.divide(d, n, out=np.zeros_like(d), where=n > 1e-9)
-        out[:, v] = out[:, par] + unit * L[v]
-    return np.concatenate([out.astype(np.float32), x[..., 3:]], -1)
+__all__ = ['ATTACKS', 'NCM_CONTROLS', 'AUDIT_COLUMNS', 'clip_features', 'AuditMLP', 'train_model', 'run_noise_multiplier',
+           'accountant_epsilon', 'membership_inference', 'plot_roc', 'plot_mia_rocs', 'LinearProbe',
+           'public_backbone_features', 'canary_audit', 'reid_probe', 'run_audit', 'audit_private_ncm',
+           'dirac_gradient_canaries', 'audit_private_head', 'mechanism_audit', 'plot_audit_scores']
 
 # %% ../nbs/08_audit.ipynb #a77ccd14
 def clip_features(records:Sequence, # `SkeletonRecord`s (any layout `normalize_pose` accepts)
@@ -370,18 +78,6 @@ class AuditMLP(nn.Module):
     def forward(self, x:torch.Tensor) -> torch.Tensor: return self.head(self.features(x))
 
 # %% ../nbs/08_audit.ipynb #2315ee9f
-_SIGMA_CACHE: dict = {}
-
-def noise_for_epsilon(epsilon:float, # target epsilon of the whole run
-                      delta:float, # target delta
-                      sample_rate:float, # Poisson sampling rate q = batch size / N
-                      epochs:int, # epochs
-                     ) -> float:
-    "`prism.privacy.noise_multiplier_for` (PRV) for `epochs` epochs at rate q, cached so that shadow models share one calibration."
-    key = (float(epsilon), float(delta), round(float(sample_rate), 12), int(epochs))
-    if key not in _SIGMA_CACHE: _SIGMA_CACHE[key] = noise_multiplier_for(epsilon, delta, sample_rate, int(epochs / sample_rate), accountant="prv")
-    return _SIGMA_CACHE[key]
-
 def train_model(X:np.ndarray, # (N, ...) inputs (pooled features for `AuditMLP`, (N, C, T, V) clips for ST-GCN)
                 y:np.ndarray, # (N,) labels
                 num_classes:int, # classes
@@ -392,41 +88,46 @@ def train_model(X:np.ndarray, # (N, ...) inputs (pooled features for `AuditMLP`,
                 lr:float=1e-2, # Adam learning rate
                 max_grad_norm:float=1.0, # DP clipping norm
                 model_fn:Callable|None=None, # () -> nn.Module; default `AuditMLP(D, num_classes)`
-                seed:int=0, # seed of initialisation, sampling and noise
+                seed:int=0, # seed of initialisation and shuffling (DP noise and sampling are secret)
+                noise_multiplier:float|None=None, # sigma the caller calibrated for `epsilon` (`run_noise_multiplier`, shared by shadow models); None: the trainer calibrates it
                ) -> tuple:
-    "Train one target/shadow model with `prism.privacy.PrivacyPreservingTrainer`; returns (model, info with the accountant's epsilon)."
+    "Train one target/shadow model with `prism.privacy.PrivacyPreservingTrainer` (Adam); returns (model, info with the accountant's epsilon)."
     X, y = np.asarray(X, np.float32), np.asarray(y, np.int64)
     if len(X) != len(y): raise ValueError(f"X has {len(X)} rows but y has {len(y)} labels")
     if len(y) == 0: raise ValueError("no training examples")
     if epsilon is not None and not epsilon > 0: raise ValueError(f"epsilon must be > 0 or None (non-private), got {epsilon}")
     torch.manual_seed(seed)
     model = model_fn() if model_fn is not None else AuditMLP(X.shape[1], num_classes)
-    g = torch.Generator().manual_seed(seed)
-    loader = DataLoader(TensorDataset(torch.from_numpy(X), torch.from_numpy(y)), batch_size=batch_size, shuffle=True, generator=g)
-    cfg = None
-    if epsilon is not None:
-        sigma = noise_for_epsilon(epsilon, delta, 1 / len(loader), epochs)
-        cfg = create_privacy_config(None, delta=delta, max_grad_norm=max_grad_norm, accountant="prv", noise_multiplier=sigma)
+    cfg = None if epsilon is None else create_privacy_config(epsilon, delta, max_grad_norm=max_grad_norm, noise_multiplier=noise_multiplier)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*(Optimal order|Full backward hook|delta=).*")   # the ledger names the randomness
         warnings.filterwarnings("ignore", category=RuntimeWarning, module="opacus")  # log(0) inside the PRV accountant
-        res = PrivacyPreservingTrainer(model, cfg, lr=lr, optimizer="adam", track_epsilon=False, seed=seed).train(loader, None, epochs)
-    led = res.get("ledger") or {}
+        res = PrivacyPreservingTrainer(model, cfg, lr=lr, optimizer="adam", track_epsilon=False, seed=seed).train(
+            make_loader(X, y, batch_size, shuffle=True, seed=seed), None, epochs)
+    led = res["ledger"] or {}
     info = {"epsilon_target": epsilon, "epsilon_rdp": led.get("epsilon_rdp"), "epsilon_prv": led.get("epsilon_prv"),
             "delta": delta if epsilon is not None else None, "noise_multiplier": led.get("noise_multiplier"),
             "epochs": epochs, "n_train": int(len(y)), "train_acc": float(res["history"][-1]["train_acc"])}
     model.eval()
     return model, info
 
-def accountant_epsilon(info:dict) -> float:
+# %% ../nbs/08_audit.ipynb #f9a7f12c
+def run_noise_multiplier(epsilon:float|None, # DP target epsilon of the run; None: non-private (no noise)
+                         delta:float, # DP delta
+                         batches:int, # batches per epoch, ceil(N / batch size): Opacus samples at rate 1 / batches
+                         epochs:int, # epochs of the run
+                        ) -> float|None:
+    "The sigma the trainer would calibrate for such a run (`noise_multiplier_for`), computed once by a caller that trains many alike."
+    if epsilon is None: return None
+    q = 1 / batches                                     # as `PrivacyPreservingTrainer` computes it from its loader
+    return noise_multiplier_for(epsilon, delta, q, int(epochs / q))
+
+# %% ../nbs/08_audit.ipynb #cf1285c6
+def accountant_epsilon(info:dict # `train_model`'s info
+                      ) -> float:
     "The tightest epsilon the accountants certify for a run (inf for a non-private one)."
     e = [v for v in (info.get("epsilon_prv"), info.get("epsilon_rdp")) if v is not None and np.isfinite(v)]
     return float(min(e)) if info.get("epsilon_target") is not None and e else float("inf")
-
-@torch.no_grad()
-def predict_logits(model:nn.Module, X:np.ndarray, batch_size:int=512) -> np.ndarray:
-    "(N, classes) logits of `model` in eval mode."
-    return run_model(model, np.asarray(X, np.float32), batch_size=batch_size).numpy()
 
 # %% ../nbs/08_audit.ipynb #cb76b65c
 def _label(eps) -> str: return "non-private" if eps is None else f"DP eps={eps:g}"
@@ -441,17 +142,23 @@ def membership_inference(X:np.ndarray, # (N, ...) the pool of examples
                          epsilon:float|None=None, # DP epsilon of every model (None: non-private)
                          targets:Sequence[int]|None=None, # which models to attack (default: all)
                          seed:int=0, # seed of the halves and of training
-                         **train_kw, # passed to `train_model` (epochs, lr, batch_size, model_fn, delta ...)
+                         delta:float=1e-5, # DP delta of every model
+                         epochs:int=30, # training epochs of every model
+                         batch_size:int=128, # (expected) batch size of every model
+                         **train_kw, # passed to `train_model` (lr, max_grad_norm, model_fn ...)
                         ) -> dict:
     "Loss-threshold and LiRA (offline/online) attacks on models trained like the target, pooled over targets."
     y = np.asarray(y)
     if n_models < 4: raise ValueError(f"n_models must be >= 4 (target + shadows with both 'in' and 'out' examples), got {n_models}")
     if len(X) != len(y): raise ValueError(f"X has {len(X)} rows but y has {len(y)} labels")
     keep = inclusion_matrix(n_models, len(y), seed)
+    batches = [math.ceil(int(k.sum()) / batch_size) for k in keep]                 # run k samples at rate 1 / batches[k]
+    sigma = {b: run_noise_multiplier(epsilon, delta, b, epochs) for b in set(batches)}   # one calibration per rate, shared
     conf, loss, infos = np.zeros((n_models, len(y))), np.zeros((n_models, len(y))), []
     for k in range(n_models):
-        model, info = train_model(X[keep[k]], y[keep[k]], num_classes, epsilon=epsilon, seed=seed * 1000 + k, **train_kw)
-        logits = predict_logits(model, X)
+        model, info = train_model(X[keep[k]], y[keep[k]], num_classes, epsilon=epsilon, delta=delta, epochs=epochs, batch_size=batch_size,
+                                  seed=seed * 1000 + k, noise_multiplier=sigma[batches[k]], **train_kw)
+        logits = run_model(model, X).numpy()
         conf[k], loss[k] = logit_confidence(logits, y), loss_scores(logits, y)
         hit = logits.argmax(1) == y
         infos.append({**info, "acc_members": float(hit[keep[k]].mean()), "acc_nonmembers": float(hit[~keep[k]].mean())})
@@ -475,7 +182,6 @@ def plot_roc(curves:dict, # label -> (scores_in, scores_out)
              title:str="Membership inference ROC", # axes title
             ):
     "Log-log ROC curves of several attacks or models, with the chance diagonal (the LiRA paper's view)."
-    import matplotlib.pyplot as plt
     if ax is None: _, ax = plt.subplots(figsize=(5, 4.5))
     lo = 1.0
     for label, (si, so) in curves.items():
@@ -486,6 +192,16 @@ def plot_roc(curves:dict, # label -> (scores_in, scores_out)
     ax.set(xscale="log", yscale="log", xlim=(lo / 2, 1), ylim=(lo / 2, 1.05), xlabel="false positive rate", ylabel="true positive rate", title=title)
     ax.legend(fontsize=8, loc="lower right")
     return ax
+
+# %% ../nbs/08_audit.ipynb #70f9ca56
+def plot_mia_rocs(mia:dict # setting label -> `membership_inference` result
+                 ):
+    "One figure, one panel per attack, every privacy setting's log-log ROC in each."
+    fig, axs = plt.subplots(1, len(ATTACKS), figsize=(4.6 * len(ATTACKS), 4.2))
+    for ax, a in zip(axs, ATTACKS):
+        plot_roc({k: (v["scores"][a][v["member"]], v["scores"][a][~v["member"]]) for k, v in mia.items()}, ax=ax, title=a.replace("_", " "))
+    fig.tight_layout()
+    return fig
 
 # %% ../nbs/08_audit.ipynb #f72be40e
 class LinearProbe(nn.Module):
@@ -500,19 +216,78 @@ class LinearProbe(nn.Module):
     def features(self, x:torch.Tensor) -> torch.Tensor: return x
     def forward(self, x:torch.Tensor) -> torch.Tensor: return self.head(x)
 
+# %% ../nbs/08_audit.ipynb #5cc5812a
 def public_backbone_features(records:Sequence, # UTD-MHAD (private) records
                              root:str|Path|None=None, # data root (MSR Action3D is read from it as the public dataset)
-                             bone_lengths:np.ndarray|None=None, # also return features of bone-normalised clips (`clip_tensors`)
+                             bone_lengths:np.ndarray|None=None, # also return features of bone-normalised clips (`normalize_bone_lengths`)
                              seed:int=0, # seed of the public pretraining
+                             settings:TrainSettings|None=None, # pretraining settings (None: `recipe("stgcn_ft")`, as deployed)
                             ) -> tuple:
     "(X, Xb): pooled features of a public-pretrained ST-GCN for `records`, standardised with public statistics (Xb None without bone_lengths)."
-    msr = load_msr_action3d(root)
-    Xp = clip_tensors(msr)
-    backbone = pretrain_public(PublicData("msr", Xp, np.array([r.label for r in msr])), DEFAULT_CLIP, seed=seed)
+    backbone = pretrain_public(PublicData("msr", *clip_arrays(load_msr_action3d(root), DEFAULT_CLIP)), DEFAULT_CLIP, settings=settings, seed=seed)
     mu, sd = (s.numpy() for s in backbone.public_feature_stats)   # public statistics, computed once per backbone
-    X = ((embed(backbone, clip_tensors(records)) - mu) / sd).astype(np.float32)
-    Xb = None if bone_lengths is None else ((embed(backbone, clip_tensors(records, bone_lengths=bone_lengths)) - mu) / sd).astype(np.float32)
-    return X, Xb
+    def feats(transform):
+        X = clip_arrays(records, DEFAULT_CLIP, transform)[0]
+        return ((run_model(backbone, X, method="features").numpy() - mu) / sd).astype(np.float32)
+    return feats(None), (None if bone_lengths is None else feats(partial(normalize_bone_lengths, lengths=bone_lengths)))
+
+# %% ../nbs/08_audit.ipynb #f3622e5f
+def canary_audit(X:np.ndarray, # (N, ...) examples
+                 y:np.ndarray, # (N,) labels
+                 num_classes:int, # classes
+                 train_idx:np.ndarray, # indices of the ordinary training set
+                 canary_idx:np.ndarray, # indices of the examples made into canaries (relabelled to a wrong class); disjoint from train_idx
+                 epsilon:float|None=None, # DP epsilon (None: non-private)
+                 delta:float=1e-5, # DP delta (also the delta of the audited guarantee)
+                 alpha:float=0.05, # confidence: the bounds hold with probability >= 1 - alpha
+                 seed:int=0, # seed of the relabelling, the coin flips and training
+                 **train_kw, # passed to `train_model`
+                ) -> dict:
+    "Insert each of m mislabelled canaries by its own coin, train once, score all m: one-run (eps, delta) bound (valid) and Clopper-Pearson (assumes independence)."
+    train_idx, canary_idx, y = np.asarray(train_idx), np.asarray(canary_idx), np.asarray(y)
+    if len(canary_idx) < 4: raise ValueError(f"need at least 4 canaries, got {len(canary_idx)}")
+    both = np.intersect1d(train_idx, canary_idx)
+    if len(both): raise ValueError(f"{len(both)} canary index(es) are also in train_idx (e.g. {both[:3].tolist()}): canaries must be fresh")
+    rng = np.random.default_rng(seed)
+    m = len(canary_idx)
+    wrong = (y[canary_idx] + rng.integers(1, num_classes, m)) % num_classes
+    inc = rng.random(m) < 0.5                      # an independent fair coin per canary (the one-run theorem needs it)
+    if inc.all() or not inc.any(): raise RuntimeError("every canary landed on the same side; rerun with another seed")
+    Xtr = np.concatenate([np.asarray(X[train_idx]), np.asarray(X[canary_idx[inc]])])
+    ytr = np.concatenate([y[train_idx], wrong[inc]])
+    model, info = train_model(Xtr, ytr, num_classes, epsilon=epsilon, delta=delta, seed=seed, **train_kw)
+    s = loss_scores(run_model(model, X[canary_idx]).numpy(), wrong)
+    d = 0.0 if epsilon is None else delta
+    cp = {**eps_lower_bound(s[inc], s[~inc], delta=d, alpha=alpha),
+          "assumes": "canaries of one run as independent trials: an approximation, not a guarantee"}
+    one = one_run_audit(s, inc, delta=d, beta=alpha, ks=(0.05, 0.1, 0.2, 0.3, 0.5))
+    return {"epsilon": epsilon, "accountant_epsilon": accountant_epsilon(info), "m": m, "scores": s, "included": inc,
+            "clopper_pearson": cp, "one_run": one, "model": info,
+            "auc": auc_score(s[inc], s[~inc])}
+
+# %% ../nbs/08_audit.ipynb #e9b89c27
+def reid_probe(features:np.ndarray, # (N, D) one feature vector per clip
+               subjects:np.ndarray, # (N,) who performed each clip
+               groups:np.ndarray, # (N,) clips with the same group are never split (use the action: test on unseen actions)
+               n_splits:int=3, # cross-validation folds over groups
+               C:float=1.0, # inverse L2 strength of the logistic regression
+               alpha:float=0.05, # two-sided confidence level of the accuracy interval
+              ) -> dict:
+    "Accuracy of a logistic-regression probe that names the performer of clips from unseen groups, against chance."
+    F = np.asarray(features, np.float64); s = np.asarray(subjects); g = np.asarray(groups)
+    if F.ndim != 2 or len(F) != len(s) or len(s) != len(g):
+        raise ValueError(f"need features (N, D), subjects (N,) and groups (N,), got {F.shape}, {s.shape}, {g.shape}")
+    if not np.isfinite(F).all(): raise ValueError("features hold NaN or inf")
+    if len(np.unique(g)) < n_splits: raise ValueError(f"{len(np.unique(g))} group(s) cannot make {n_splits} folds")
+    pred = np.empty(len(s), dtype=s.dtype)
+    for tr, te in GroupKFold(n_splits=n_splits).split(F, s, g):
+        clf = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
+        clf.fit(F[tr], s[tr]); pred[te] = clf.predict(F[te])
+    k = int((pred == s).sum()); n = len(s)
+    lo, hi = clopper_pearson(k, n, alpha / 2)
+    _, counts = np.unique(s, return_counts=True)
+    return {"accuracy": k / n, "ci_low": lo, "ci_high": hi, "chance": 1 / len(counts), "majority": counts.max() / n,
+            "n": n, "subjects": int(len(counts)), "folds": n_splits}
 
 # %% ../nbs/08_audit.ipynb #aa9decb3
 def run_audit(root:str|Path|None=None, # data root (holds utd_mhad/); None reads PRISM_DATA
@@ -525,6 +300,7 @@ def run_audit(root:str|Path|None=None, # data root (holds utd_mhad/); None reads
               model:str="mlp", # "mlp": `AuditMLP` on pooled features; "stgcn": a small `STGCN_PRISM` on clips; "stgcn_ft": a linear head on a public ST-GCN
               actions:Sequence[int]|None=None, # restrict to these 1-based UTD-MHAD action ids (quick runs); None: all 27
               delta:float=1e-5, # DP delta
+              batch_size:int=128, # (expected) batch size of every audited model
               alpha:float=0.05, # confidence level of the bounds
               seed:int=0, # seed of everything
               command:str|None=None, # the command line to record (default: sys.argv)
@@ -552,12 +328,12 @@ def run_audit(root:str|Path|None=None, # data root (holds utd_mhad/); None reads
         X, Xb = public_backbone_features(recs, root, bone_lengths=L, seed=seed)
         model_fn = lambda: LinearProbe(X.shape[1], C)
     else:
-        X, Xb = clip_tensors(recs), clip_tensors(recs, bone_lengths=L)
-        ref = InputNorm(X.shape[1]).fit(clip_tensors(load_msr_action3d(root)))   # input statistics of a public dataset
+        X, Xb = clip_arrays(recs)[0], clip_arrays(recs, transform=partial(normalize_bone_lengths, lengths=L))[0]
+        ref = InputNorm(X.shape[1]).fit(clip_arrays(load_msr_action3d(root))[0])   # input statistics of a public dataset
         def model_fn():
             m = STGCN_PRISM(num_joints=X.shape[3], in_channels=X.shape[1], num_classes=C, layout="prism15", channels=(16, 32))
             m.input_norm.load_state_dict(ref.state_dict()); return m
-    kw = dict(epochs=epochs, delta=delta, model_fn=model_fn)
+    kw = dict(epochs=epochs, delta=delta, batch_size=batch_size, model_fn=model_fn)
     reid = []
     for name, F in feats.items():
         reid.append({"features": name, "setting": "input", **reid_probe(F, subj, y, alpha=alpha)}); say(f"re-id from {name}: {reid[-1]['accuracy']:.3f}")
@@ -587,10 +363,11 @@ def run_audit(root:str|Path|None=None, # data root (holds utd_mhad/); None reads
         if row["bound_within_accountant"] is False:
             warnings.warn(f"{lab}: empirical epsilon lower bound exceeds the accountant's epsilon {can['accountant_epsilon']:.3f}: "
                           "the DP implementation or its accounting is wrong (or a 1-in-20 statistical fluke at alpha=0.05)")
+        sigma = run_noise_multiplier(eps, delta, math.ceil(int(tr.sum()) / batch_size), epochs)   # both variants: the same run
         for variant, Z in (("as is", X), ("bone-normalised", Xb)):
-            m_, info = train_model(Z[tr], y[tr], C, epsilon=eps, seed=seed, **kw)
-            acc = float((predict_logits(m_, Z[~tr]).argmax(1) == y[~tr]).mean())
-            r = reid_probe(embed(m_, Z), subj, y, alpha=alpha)
+            m_, info = train_model(Z[tr], y[tr], C, epsilon=eps, seed=seed, noise_multiplier=sigma, **kw)
+            acc = float((predict(m_, Z[~tr]) == y[~tr]).mean())
+            r = reid_probe(run_model(m_, Z, method="features").numpy(), subj, y, alpha=alpha)
             reid.append({"features": f"embedding ({variant})", "setting": lab, **r, "action_acc_cross_subject": acc})
             row[f"action_acc_{'bone_norm' if variant != 'as is' else 'plain'}"] = acc
             say(f"{lab} [{variant}]: cross-subject action accuracy {acc:.3f}, re-id from embeddings {r['accuracy']:.3f}")
@@ -598,15 +375,15 @@ def run_audit(root:str|Path|None=None, # data root (holds utd_mhad/); None reads
         mia_all[lab], can_all[lab] = mia, can
     summary = {**stamp(command), "dataset": "utd_mhad", "clips": len(recs), "actions": C, "subjects": int(len(set(subj))),
                "model": model, "settings": {"epsilons": list(epsilons), "n_models": n_models, "epochs": epochs,
-               "control_epochs": control_epochs, "canaries": int(len(can_idx)), "delta": delta, "alpha": alpha, "seed": seed},
+               "control_epochs": control_epochs, "canaries": int(len(can_idx)), "delta": delta, "batch_size": batch_size, "alpha": alpha,
+               "seed": seed},
                "privacy_unit": "one training clip (sequence)", "table": rows, "reid": reid,
                "canonical_bone_lengths": L.tolist(),
                "mia_detail": {k: {a: v["metrics"][a] for a in ATTACKS} | {"models": v["models"]} for k, v in mia_all.items()},
                "canary_detail": {k: {"clopper_pearson": v["clopper_pearson"], "one_run": v["one_run"], "model": v["model"]} for k, v in can_all.items()}}
     if out_dir is not None:
-        import matplotlib.pyplot as plt; import pandas as pd
         out = Path(out_dir)
-        atomic_write(out/"audit.json", lambda p: Path(p).write_text(json.dumps(summary, indent=1, default=float)))
+        write_json_atomic(out/"audit.json", summary)
         atomic_write(out/"summary.csv", lambda p: pd.DataFrame(rows).to_csv(p, index=False))
         atomic_write(out/"reid.csv", lambda p: pd.DataFrame(reid).to_csv(p, index=False))
         fig = plot_mia_rocs(mia_all)
@@ -615,107 +392,12 @@ def run_audit(root:str|Path|None=None, # data root (holds utd_mhad/); None reads
     summary["_mia"], summary["_canary"] = mia_all, can_all
     return summary
 
-def plot_mia_rocs(mia:dict # setting label -> `membership_inference` result
-                 ):
-    "One figure, one panel per attack, every privacy setting's log-log ROC in each."
-    import matplotlib.pyplot as plt
-    fig, axs = plt.subplots(1, len(ATTACKS), figsize=(4.6 * len(ATTACKS), 4.2))
-    for ax, a in zip(axs, ATTACKS):
-        plot_roc({k: (v["scores"][a][v["member"]], v["scores"][a][~v["member"]]) for k, v in mia.items()}, ax=ax, title=a.replace("_", " "))
-    fig.tight_layout()
-    return fig
-
-# %% ../nbs/08_audit.ipynb #f3622e5f
-def canary_audit(X:np.ndarray, # (N, ...) examples
-                 y:np.ndarray, # (N,) labels
-                 num_classes:int, # classes
-                 train_idx:np.ndarray, # indices of the ordinary training set
-                 canary_idx:np.ndarray, # indices of the examples made into canaries (relabelled to a wrong class); disjoint from train_idx
-                 epsilon:float|None=None, # DP epsilon (None: non-private)
-                 delta:float=1e-5, # DP delta (also the delta of the audited guarantee)
-                 alpha:float=0.05, # confidence: the bounds hold with probability >= 1 - alpha
-                 seed:int=0, # seed of the relabelling, the coin flips and training
-                 **train_kw, # passed to `train_model`
-                ) -> dict:
-    "Insert each of m mislabelled canaries by its own coin, train once, score all m: one-run (eps, delta) bound (valid) and Clopper-Pearson (assumes independence)."
-    train_idx, canary_idx, y = np.asarray(train_idx), np.asarray(canary_idx), np.asarray(y)
-    if len(canary_idx) < 4: raise ValueError(f"need at least 4 canaries, got {len(canary_idx)}")
-    both = np.intersect1d(train_idx, canary_idx)
-    if len(both): raise ValueError(f"{len(both)} canary index(es) are also in train_idx (e.g. {both[:3].tolist()}): canaries must be fresh")
-    rng = np.random.default_rng(seed)
-    m = len(canary_idx)
-    wrong = (y[canary_idx] + rng.integers(1, num_classes, m)) % num_classes
-    inc = rng.random(m) < 0.5                      # an independent fair coin per canary (the one-run theorem needs it)
-    if inc.all() or not inc.any(): raise RuntimeError("every canary landed on the same side; rerun with another seed")
-    Xtr = np.concatenate([np.asarray(X[train_idx]), np.asarray(X[canary_idx[inc]])])
-    ytr = np.concatenate([y[train_idx], wrong[inc]])
-    model, info = train_model(Xtr, ytr, num_classes, epsilon=epsilon, delta=delta, seed=seed, **train_kw)
-    s = loss_scores(predict_logits(model, X[canary_idx]), wrong)
-    d = 0.0 if epsilon is None else delta
-    cp = {**eps_lower_bound(s[inc], s[~inc], delta=d, alpha=alpha),
-          "assumes": "canaries of one run as independent trials: an approximation, not a guarantee"}
-    one = one_run_audit(s, inc, delta=d, beta=alpha, ks=(0.05, 0.1, 0.2, 0.3, 0.5))
-    return {"epsilon": epsilon, "accountant_epsilon": accountant_epsilon(info), "m": m, "scores": s, "included": inc,
-            "clopper_pearson": cp, "one_run": one, "model": info,
-            "auc": auc_score(s[inc], s[~inc])}
-
-# %% ../nbs/08_audit.ipynb #e9b89c27
-def reid_probe(features:np.ndarray, # (N, D) one feature vector per clip
-               subjects:np.ndarray, # (N,) who performed each clip
-               groups:np.ndarray, # (N,) clips with the same group are never split (use the action: test on unseen actions)
-               n_splits:int=3, # cross-validation folds over groups
-               C:float=1.0, # inverse L2 strength of the logistic regression
-               alpha:float=0.05, # two-sided confidence level of the accuracy interval
-              ) -> dict:
-    "Accuracy of a logistic-regression probe that names the performer of clips from unseen groups, against chance."
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import GroupKFold
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-    F = np.asarray(features, np.float64); s = np.asarray(subjects); g = np.asarray(groups)
-    if F.ndim != 2 or len(F) != len(s) or len(s) != len(g):
-        raise ValueError(f"need features (N, D), subjects (N,) and groups (N,), got {F.shape}, {s.shape}, {g.shape}")
-    if not np.isfinite(F).all(): raise ValueError("features hold NaN or inf")
-    if len(np.unique(g)) < n_splits: raise ValueError(f"{len(np.unique(g))} group(s) cannot make {n_splits} folds")
-    pred = np.empty(len(s), dtype=s.dtype)
-    for tr, te in GroupKFold(n_splits=n_splits).split(F, s, g):
-        clf = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
-        clf.fit(F[tr], s[tr]); pred[te] = clf.predict(F[te])
-    k = int((pred == s).sum()); n = len(s)
-    lo, hi = clopper_pearson(k, n, alpha / 2)
-    _, counts = np.unique(s, return_counts=True)
-    return {"accuracy": k / n, "ci_low": lo, "ci_high": hi, "chance": 1 / len(counts), "majority": counts.max() / n,
-            "n": n, "subjects": int(len(counts)), "folds": n_splits}
-
-@torch.no_grad()
-def embed(model:nn.Module, # a model with `features(x)` (`AuditMLP`, `STGCN_PRISM`, `LSTMBaseline`)
-          X:np.ndarray, # inputs
-          batch_size:int=256) -> np.ndarray:
-    "(N, feature_dim) penultimate-layer embeddings in eval mode (`prism.privacy.extract_features` on an array)."
-    return run_model(model, np.asarray(X, np.float32), method="features", batch_size=batch_size).numpy()
-
-# %% ../nbs/08_audit.ipynb #90ee6e29
-def clip_tensors(records:Sequence, # `SkeletonRecord`s of one layout
-                 frames:int=32, # frames per clip after linear resampling
-                 spec:str="pos+vel+bone", # kinematic channels
-                 layout:str="prism15", # common layout the joints are mapped to
-                 bone_lengths:np.ndarray|None=None, # (V,) canonical lengths in the *source* layout (the mitigation)
-                ) -> np.ndarray:
-    "(N, C, T, V) float32 ST-GCN inputs: `prism.benchmarks.clip_tensor` of every record, with the optional bone normalisation in between."
-    f = None if bone_lengths is None else (lambda x, lay: normalize_bone_lengths(x, lay, bone_lengths))
-    return np.stack([clip_tensor(r, ClipSpec(layout, spec, frames), transform=f) for r in records]).astype(np.float32)
-
 # %% ../nbs/08_audit.ipynb #3babb1fe
 NCM_CONTROLS = ("none", "quarter noise", "replayable seed")
 
-@contextmanager
 def _scaled_library_noise(scale:float):
-    "Inside the block the library's Gaussian noise has `scale` times its std while every ledger still claims the full std (a planted bug)."
-    import prism.experiments as ex
-    orig = ex.gaussian_noise
-    ex.gaussian_noise = lambda shape, std, *a, **k: orig(shape, std * scale, *a, **k)
-    try: yield
-    finally: ex.gaussian_noise = orig
+    "Inside this block the library's Gaussian noise has `scale` times its std while every ledger still claims the full std (a planted bug)."
+    return mock.patch(f"{fit_private_ncm.__module__}.gaussian_noise", lambda shape, std, *a, **k: gaussian_noise(shape, std * scale, *a, **k))
 
 def audit_private_ncm(features:np.ndarray, # (N, F) public-backbone features of the private training clips (the data set D)
                       labels:np.ndarray, # (N,) their classes
@@ -737,7 +419,7 @@ def audit_private_ncm(features:np.ndarray, # (N, F) public-backbone features of 
     mu, sd = (torch.zeros(D), torch.ones(D)) if public_stats is None else tuple(torch.as_tensor(s, dtype=torch.float32) for s in public_stats)
     Z = (F - mu) / sd
     S = torch.zeros(K, D).index_add_(0, torch.as_tensor(y), Z / Z.norm(dim=1, keepdim=True).clamp_min(1e-12))   # the adversary knows D
-    rng = secret_rng()
+    rng = secret_numpy_rng()
     u = torch.as_tensor(rng.normal(size=(K, D)), dtype=torch.float32)
     Sh = S / S.norm(dim=1, keepdim=True).clamp_min(1e-12)
     u = u - (u * Sh).sum(1, keepdim=True) * Sh; u = u / u.norm(dim=1, keepdim=True)   # canary c: unit vector orthogonal to class c's sum
@@ -782,7 +464,6 @@ def dirac_gradient_canaries(coords:np.ndarray, # (m,) flat coordinates of the fi
                             replayed:list|None=None, # per-step noise regenerated by a replay attacker, subtracted from what is seen
                            ):
     "White-box gradient canaries in Opacus DP-SGD (Nasr et al. 2023): each step, add C at a canary's coordinate when it is sampled and record the noisy sum there."
-    from opacus.optimizers.optimizer import DPOptimizer
     coords, included = np.asarray(coords), np.asarray(included, bool)
     if coords.shape != included.shape or len(np.unique(coords)) != len(coords): raise ValueError("coords must be distinct and match `included`")
     orig, record = DPOptimizer.add_noise, []
@@ -799,9 +480,7 @@ def dirac_gradient_canaries(coords:np.ndarray, # (m,) flat coordinates of the fi
         if replayed is not None: obs = obs - replayed[len(record)]
         if expected is not None: obs = obs - expected(self.params).double()
         record.append((obs / (sigma * C)).numpy())        # standardised by the claimed noise
-    DPOptimizer.add_noise = add_noise
-    try: yield record
-    finally: DPOptimizer.add_noise = orig
+    with mock.patch.object(DPOptimizer, "add_noise", add_noise): yield record
 
 # %% ../nbs/08_audit.ipynb #33397f8a
 def audit_private_head(features:np.ndarray, # (N, F) public-backbone features of the private training clips
@@ -828,7 +507,7 @@ def audit_private_head(features:np.ndarray, # (N, F) public-backbone features of
     Z = ((F - mu) / sd).double(); Y = torch.nn.functional.one_hot(torch.as_tensor(y), K).double()
     q = 1 / math.ceil(len(y) / d.batch_size_dp)        # Opacus: sample rate 1 / len(loader)
     C = float(d.max_grad_norm)
-    rng = secret_rng()
+    rng = secret_numpy_rng()
     cfg = create_privacy_config(epsilon, delta, max_grad_norm=C, reproducible=control == "replayable seed")   # PRV, secret randomness unless planted
     train = lambda: fit_private_head(LinearProbe(D, K), F.numpy(), y, (mu, sd), cfg, settings=d, seed=seed)[1]
     scores, inc_all, ledger = [], [], None
@@ -905,7 +584,6 @@ def plot_audit_scores(results:Sequence[dict], # `audit_private_head` / `audit_pr
                       cols:int=3, # panels per row
                      ):
     "Seaborn histograms of the in / out canary scores of each audit, titled with its bound, ceiling and verdict."
-    import matplotlib.pyplot as plt, seaborn as sns
     rows = math.ceil(len(results) / cols)
     fig, axs = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.4 * rows), squeeze=False)
     for ax, r in zip(axs.flat, results):

@@ -124,7 +124,7 @@ class Augment:
 # %% ../nbs/03b_clip.ipynb #6e3a61b8
 def clip_positions(rec:SkeletonRecord, # a record in any registered layout
                    layout:str="prism15", # layout to map to
-                   transform:Callable|None=None, # f(x, layout) -> x on the normalised pose in the record's own layout (e.g. `prism.audit.normalize_bone_lengths`)
+                   transform:Callable|None=None, # f(x, layout) -> x on the normalised pose in the record's own layout (e.g. `prism.kinematics.normalize_bone_lengths`)
                   ) -> np.ndarray:
     "(T, V, 3) float64 positions of a record: y up, first frame's hips at the origin, median torso length 1, in `layout`."
     check_clip_length(rec.num_frames, rec.source)
@@ -163,10 +163,11 @@ def clip_tensor(rec:SkeletonRecord, # a record in any registered layout
 # %% ../nbs/03b_clip.ipynb #30cd2b09
 def clip_arrays(records:Sequence[SkeletonRecord], # records of one dataset
                 spec:ClipSpec=DEFAULT_CLIP, # layout, channels and frames
+                transform:Callable|None=None, # optional f(x, layout) on every normalised pose (see `clip_positions`)
                ) -> tuple:
     "(X, y): stacked (N, C, T, V) float32 inputs (`clip_tensor`) and int64 labels of `records`."
     if len(records) == 0: raise ValueError("no records to convert (empty list)")
-    X = np.stack([clip_tensor(r, spec) for r in records])
+    X = np.stack([clip_tensor(r, spec, transform=transform) for r in records])
     return X, np.array([r.label for r in records], dtype=np.int64)
 
 def make_loader(X:np.ndarray, # (N, ...) inputs

@@ -5,13 +5,15 @@
 # %% ../nbs/02_kinematics.ipynb #97ec367c
 from __future__ import annotations
 import warnings
+from typing import Sequence
 import numpy as np
 from .skeleton import Layout, get_layout, check_sequence
 
 # %% auto #0
 __all__ = ['CHANNEL_WIDTHS', 'MIN_FRAMES', 'parse_channels', 'num_channels', 'channel_slices', 'time_diff', 'bone_vectors',
            'angle_triplets', 'joint_angles', 'compute_channels', 'longest_gap', 'GapWarning', 'fill_gaps', 'frame_mask',
-           'torso_length', 'shoulder_yaw', 'normalize_pose', 'frame_size']
+           'torso_length', 'shoulder_yaw', 'normalize_pose', 'bone_lengths', 'canonical_bone_lengths',
+           'normalize_bone_lengths', 'frame_size']
 
 # %% ../nbs/02_kinematics.ipynb #3e64dacb
 CHANNEL_WIDTHS: dict[str, int] = {'pos': 3, 'vel': 3, 'acc': 3, 'bone': 3, 'angle': 1}
@@ -234,6 +236,50 @@ def normalize_pose(x:np.ndarray, # (T, V, 3+) positions (x, y, z, then any extra
         px, pz = pos[..., 0].copy(), pos[..., 2].copy()
         pos[..., 0], pos[..., 2] = c * px + s * pz, -s * px + c * pz
     return np.concatenate([pos, extra], -1).astype(np.float32)
+
+# %% ../nbs/02_kinematics.ipynb #7d23ead6
+def bone_lengths(x:np.ndarray, # (T, V, 3+) positions
+                 layout:str|Layout, # layout of x
+                ) -> np.ndarray:
+    "(T, V) length of the bone from each joint's parent to the joint (0 at the root): the norm of `bone_vectors`."
+    lay = get_layout(layout)
+    x = np.asarray(x, np.float64)
+    if x.ndim != 3 or x.shape[1] != lay.num_joints or x.shape[2] < 3:
+        raise ValueError(f"positions must be (T, {lay.num_joints}, 3) for layout {lay.name!r}, got {x.shape}")
+    return np.linalg.norm(bone_vectors(x[..., :3], lay), axis=-1)
+
+# %% ../nbs/02_kinematics.ipynb #c4cee311
+def canonical_bone_lengths(sequences:Sequence[np.ndarray], # (T, V, 3) position sequences (e.g. after `normalize_pose`)
+                           layout:str|Layout, # their layout
+                          ) -> np.ndarray:
+    "(V,) median length of every bone over all frames of all sequences: a canonical skeleton to map everyone onto."
+    if len(sequences) == 0: raise ValueError("canonical_bone_lengths needs at least one sequence")
+    L = np.concatenate([bone_lengths(s, layout) for s in sequences])
+    return np.nanmedian(L, axis=0)
+
+# %% ../nbs/02_kinematics.ipynb #408cf84f
+def normalize_bone_lengths(x:np.ndarray, # (T, V, 3+) positions
+                           layout:str|Layout, # layout of x
+                           lengths:np.ndarray, # (V,) target length of the bone ending at each joint (`canonical_bone_lengths`)
+                          ) -> np.ndarray:
+    "Rebuild the skeleton outwards from the centre joint with every bone rescaled to `lengths`, keeping bone directions."
+    lay = get_layout(layout)
+    x = np.asarray(x, np.float32)
+    L = np.asarray(lengths, np.float64)
+    if L.shape != (lay.num_joints,): raise ValueError(f"lengths must have shape ({lay.num_joints},) for layout {lay.name!r}, got {L.shape}")
+    if x.ndim != 3 or x.shape[1] != lay.num_joints or x.shape[2] < 3:
+        raise ValueError(f"positions must be (T, {lay.num_joints}, 3+) for layout {lay.name!r}, got {x.shape}")
+    p = x[..., :3].astype(np.float64)
+    out = p.copy()
+    order = np.argsort(lay.hops_from_center, kind="stable")
+    for v in order:
+        par = lay.parents[v]
+        if par < 0: continue
+        d = p[:, v] - p[:, par]
+        n = np.linalg.norm(d, axis=-1, keepdims=True)
+        unit = np.divide(d, n, out=np.zeros_like(d), where=n > 1e-9)
+        out[:, v] = out[:, par] + unit * L[v]
+    return np.concatenate([out.astype(np.float32), x[..., 3:]], -1)
 
 # %% ../nbs/02_kinematics.ipynb #4dad35a5
 def frame_size(layout:str|Layout, # layout of the data

@@ -25,10 +25,10 @@ from .models import run_model, predict
 
 # %% auto #0
 __all__ = ['PRIVACY_UNITS', 'NEIGHBOURING', 'RANDOMNESS_SECRET', 'GRAD_SAMPLE_MODES', 'PrivacyConfig', 'create_privacy_config',
-           'secret_generator', 'gaussian_noise', 'run_generators', 'noise_multiplier_for', 'group_privacy',
-           'is_nonprivate', 'epsilon_from_history', 'privacy_ledger', 'format_ledger', 'compose_releases',
-           'release_summary', 'PrivacyPreservingTrainer', 'DistributedPoissonSampler', 'PersonDataset',
-           'collate_persons', 'LinearHead']
+           'secret_generator', 'gaussian_noise', 'run_generators', 'secret_numpy_rng', 'noise_multiplier_for',
+           'group_privacy', 'is_nonprivate', 'epsilon_from_history', 'privacy_ledger', 'format_ledger',
+           'compose_releases', 'release_summary', 'PrivacyPreservingTrainer', 'DistributedPoissonSampler',
+           'PersonDataset', 'collate_persons', 'LinearHead']
 
 # %% ../nbs/05_privacy.ipynb #9098b85d
 PRIVACY_UNITS = {"clip": "one training sequence (clip), not one person",
@@ -142,6 +142,11 @@ def run_generators(config:PrivacyConfig, # the run's privacy configuration
         return (torch.Generator(device=device).manual_seed(seed + 1 + 2 * rank), torch.Generator().manual_seed(seed + 2 + 2 * rank),
                 f"reproducible from seed {seed}: NOT PRIVATE (anyone who knows the seed can replay the noise and the sampling)")
     return secret_generator(device), secret_generator("cpu"), RANDOMNESS_SECRET
+
+# %% ../nbs/05_privacy.ipynb #1a240f15
+def secret_numpy_rng() -> np.random.Generator:
+    "A numpy Generator seeded with 128 bits of OS entropy (`secrets`); the seed is never returned, logged or written."
+    return np.random.default_rng(secrets.randbits(128))
 
 # %% ../nbs/05_privacy.ipynb #f43ea138
 def noise_multiplier_for(epsilon:float, # target epsilon of the whole run (> 0)

@@ -4,11 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from prism.audit import (roc_points, auc_score, tpr_at_fpr, mia_metrics, clopper_pearson, eps_lower_bound, max_eps_lower_bound,
-                         one_run_eps_lower_bound, one_run_p_value, one_run_audit, split_eps_lower_bound, audit_verdict, secret_rng,
-                         audit_private_ncm, audit_private_head, logit_confidence, loss_scores, lira_scores, inclusion_matrix, bone_lengths,
-                         canonical_bone_lengths, normalize_bone_lengths, reid_probe, canary_audit, train_model, accountant_epsilon,
-                         run_audit, AuditMLP)
+from prism.attacks import (roc_points, auc_score, tpr_at_fpr, mia_metrics, clopper_pearson, eps_lower_bound, max_eps_lower_bound,
+                           one_run_eps_lower_bound, one_run_p_value, one_run_audit, split_eps_lower_bound, audit_verdict,
+                           logit_confidence, loss_scores, lira_scores, inclusion_matrix)
+from prism.audit import (audit_private_ncm, audit_private_head, reid_probe, canary_audit, train_model, accountant_epsilon,
+                         run_noise_multiplier, membership_inference, run_audit, AuditMLP, LinearProbe)
+from prism.models import run_model
+from prism.privacy import secret_numpy_rng
 
 
 def test_roc_and_auc_known_answers():
@@ -112,23 +114,6 @@ def test_lira_matrix():
     assert np.isfinite(lira_scores(S[0], S[1:], np.zeros_like(keep[1:]), online=False)).all()
 
 
-def test_bone_normalisation():
-    from prism.skeleton import get_layout
-    lay = get_layout("kinect20_utd")
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(7, 20, 3)).astype(np.float32)
-    L = np.abs(rng.normal(size=20)); L[lay.center] = 0
-    xb = normalize_bone_lengths(x, lay, L)
-    np.testing.assert_allclose(bone_lengths(xb, lay), np.broadcast_to(L, (7, 20)), atol=1e-5)
-    np.testing.assert_allclose(xb[:, lay.center], x[:, lay.center])
-    # already canonical -> unchanged
-    np.testing.assert_allclose(normalize_bone_lengths(x, lay, bone_lengths(x, lay)[0])[0], x[0], atol=1e-5)
-    np.testing.assert_allclose(canonical_bone_lengths([x, x], lay), np.median(bone_lengths(x, lay), 0), atol=1e-6)
-    with pytest.raises(ValueError, match=r"lengths must have shape \(20,\)"): normalize_bone_lengths(x, lay, L[:3])
-    with pytest.raises(ValueError, match="positions must be"): normalize_bone_lengths(x[:, :5], lay, L)
-    with pytest.raises(ValueError, match="at least one sequence"): canonical_bone_lengths([], lay)
-
-
 def test_reid_probe_and_bad_input():
     rng = np.random.default_rng(0)
     subj = np.repeat(np.arange(4), 30); groups = np.tile(np.arange(6), 20)
@@ -149,7 +134,22 @@ def test_train_model_dp_spends_at_most_target():
     m, info = train_model(X, y, 3, epsilon=2.0, epochs=3, batch_size=50)
     assert 0 < accountant_epsilon(info) <= 2.0 * 1.01 and info["noise_multiplier"] > 0
     assert isinstance(m, AuditMLP)
+    assert info["noise_multiplier"] == run_noise_multiplier(2.0, 1e-5, 4, 3)   # the trainer's own calibration (200 / 50 = 4 batches)
+    assert run_noise_multiplier(None, 1e-5, 4, 3) is None
     with pytest.raises(ValueError, match="epsilon must be > 0"): train_model(X, y, 3, epsilon=0)
+
+
+def test_membership_inference_shares_one_calibration_per_rate():
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 6)).astype(np.float32); y = np.arange(60) % 3
+    res = membership_inference(X, y, 3, n_models=4, epsilon=2.0, epochs=2, batch_size=3, seed=0)   # ~10 batches: q ~ 0.1
+    by_rate = {}
+    for m in res["models"]: by_rate.setdefault(math.ceil(m["n_train"] / 3), set()).add(m["noise_multiplier"])
+    assert all(len(s) == 1 for s in by_rate.values())                      # one sigma per sampling rate, shared
+    b, (s,) = next(iter(by_rate.items()))
+    assert s == run_noise_multiplier(2.0, 1e-5, b, 2)                      # and it is the library's calibration
+    assert set(res["metrics"]) == {"loss", "lira_offline", "lira_online"} and len(res["member"]) == 4 * 60
 
 
 def test_canary_audit_rejects_reused_examples():
@@ -177,7 +177,6 @@ def test_run_audit_tiny_end_to_end(data_root, tmp_path):
 
 
 def test_linear_probe_is_dp_trainable_and_its_embedding_is_its_input():
-    from prism.audit import LinearProbe, train_model, embed, run_audit
     from opacus.validators import ModuleValidator
     p = LinearProbe(8, 3)
     assert ModuleValidator.validate(p, strict=True) == []
@@ -186,7 +185,7 @@ def test_linear_probe_is_dp_trainable_and_its_embedding_is_its_input():
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(40, 8)).astype(np.float32), np.arange(40) % 3
     m, info = train_model(X, y, 3, epsilon=4.0, epochs=2, batch_size=16, model_fn=lambda: LinearProbe(8, 3))
-    assert info["epsilon_prv"] <= 4.0 * 1.01 and np.allclose(embed(m, X), X)   # calibrated with PRV (noise_multiplier_for)
+    assert info["epsilon_prv"] <= 4.0 * 1.01 and np.allclose(run_model(m, X, method="features").numpy(), X)   # calibrated with PRV (noise_multiplier_for)
     with pytest.raises(ValueError, match="'mlp', 'stgcn' or 'stgcn_ft'"): run_audit(model="gru", out_dir=None)
 
 
@@ -220,7 +219,7 @@ def test_split_bound_and_verdict():
     fixed = eps_lower_bound(np.ones(50), np.zeros(50), thresholds=[0.5])
     assert fixed["tests"] == 2 and fixed["eps_lb"] == pytest.approx(max_eps_lower_bound(50, 50, n_thresholds=1))
     assert audit_verdict(2, 5, 1) == "VIOLATION" and audit_verdict(0.5, 5, 1) == "consistent" and audit_verdict(0.5, 1, 1) == "uninformative"
-    assert not np.array_equal(secret_rng().integers(0, 2**62, 4), secret_rng().integers(0, 2**62, 4))
+    assert not np.array_equal(secret_numpy_rng().integers(0, 2**62, 4), secret_numpy_rng().integers(0, 2**62, 4))
 
 
 def _synthetic_features(n=600, d=24, k=150, seed=0):

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from prism.skeleton import get_layout, LAYOUTS
 from prism.kinematics import (CHANNEL_WIDTHS, parse_channels, num_channels, channel_slices, compute_channels,
-                              time_diff, bone_vectors, joint_angles, angle_triplets, frame_size)
+                              time_diff, bone_vectors, joint_angles, angle_triplets, frame_size, bone_lengths,
+                              canonical_bone_lengths, normalize_bone_lengths)
 
 SPECS = ['pos', 'vel', 'acc', 'bone', 'angle', 'pos+vel', 'pos+bone', 'pos+bone+vel', 'pos+vel+acc+bone+angle']
 
@@ -163,3 +164,22 @@ def test_normalise_any_layout(layout):
     hip = (n[0, get_layout(layout).index("left_hip")] + n[0, get_layout(layout).index("right_hip")]) / 2
     np.testing.assert_allclose(hip, 0, atol=1e-4)
     np.testing.assert_allclose(np.median(torso_length(n, layout)), 1, atol=1e-4)
+
+
+def test_bone_normalisation():
+    lay = get_layout("kinect20_utd")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(7, 20, 3)).astype(np.float32)
+    L = np.abs(rng.normal(size=20)); L[lay.center] = 0
+    xb = normalize_bone_lengths(x, lay, L)
+    np.testing.assert_allclose(bone_lengths(xb, lay), np.broadcast_to(L, (7, 20)), atol=1e-5)
+    np.testing.assert_allclose(xb[:, lay.center], x[:, lay.center])
+    # already canonical -> unchanged
+    np.testing.assert_allclose(normalize_bone_lengths(x, lay, bone_lengths(x, lay)[0])[0], x[0], atol=1e-5)
+    np.testing.assert_allclose(canonical_bone_lengths([x, x], lay), np.median(bone_lengths(x, lay), 0), atol=1e-6)
+    with pytest.raises(ValueError, match=r"lengths must have shape \(20,\)"): normalize_bone_lengths(x, lay, L[:3])
+    with pytest.raises(ValueError, match="positions must be"): normalize_bone_lengths(x[:, :5], lay, L)
+    with pytest.raises(ValueError, match="at least one sequence"): canonical_bone_lengths([], lay)
+    np.testing.assert_allclose(bone_lengths(x, lay), np.linalg.norm(bone_vectors(x, lay), axis=-1), atol=1e-6)   # one helper
+    xv = np.concatenate([x, np.full_like(x[..., :1], 0.5)], -1)                 # a fourth channel passes through
+    np.testing.assert_array_equal(normalize_bone_lengths(xv, lay, L)[..., 3], 0.5)

@@ -8,7 +8,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from opacus.data_loader import DPDataLoader
 from prism.privacy import (create_privacy_config, PrivacyConfig, PrivacyPreservingTrainer, privacy_ledger,
                            epsilon_from_history, LinearHead, PRIVACY_UNITS, is_nonprivate,
-                           secret_generator, gaussian_noise, run_generators, noise_multiplier_for, group_privacy,
+                           secret_generator, secret_numpy_rng, gaussian_noise, run_generators, noise_multiplier_for, group_privacy,
                            compose_releases, format_ledger, PersonDataset, collate_persons, _hparams)
 from prism.models import STGCN_PRISM, LSTMBaseline, run_model
 from prism.clip import Augment, ClipSpec, clip_arrays
@@ -114,6 +114,10 @@ def test_gaussian_noise_law_and_secrecy():
     assert abs(float(z.std()) - 3.0) < 0.06 and abs(float(z.mean())) < 0.06
     assert not torch.equal(gaussian_noise((8,), 1.0, secret_generator()), gaussian_noise((8,), 1.0, secret_generator()))
     assert torch.equal(gaussian_noise((4,), 0.0, secret_generator()), torch.zeros(4))
+
+def test_secret_numpy_rng_never_repeats():
+    a, b = secret_numpy_rng(), secret_numpy_rng()
+    assert isinstance(a, np.random.Generator) and not np.array_equal(a.integers(0, 2**62, 8), b.integers(0, 2**62, 8))
 
 def test_noise_multiplier_for_matches_accountant():
     for eps in (0.5, 1.0, 4.0):
