@@ -1,6 +1,6 @@
 """Accuracy against values per frame: does the reduced skeleton (prism15) and its kinematic channels keep the motion?
 
-Trains the sweep's non-private ST-GCN (prism.experiments.DEFAULT_TRAIN["stgcn"], seed 0) on UTD-MHAD cross-subject
+Trains the sweep's non-private ST-GCN (prism.experiments.RECIPES["stgcn"], seed 0) on UTD-MHAD cross-subject
 with different input layouts and channel specs, and writes results/benchmarks/values_per_frame.{csv,json}
 (command, machine, date). The default input of the benchmarks is prism15 + pos+vel+bone.
 
