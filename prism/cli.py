@@ -348,5 +348,6 @@ def cmd_results(args:argparse.Namespace) -> int:
     print(md); return 0
 
 # %% ../nbs/09_cli.ipynb #eb390558
+#| eval: false
 if __name__ == "__main__" and "ipykernel" not in sys.modules:   # `python -m prism.cli ...` (a notebook's kernel is "__main__" too)
     sys.exit(main())

@@ -47,7 +47,9 @@ def test_ctrl_c_in_train_leaves_nothing_half_written(data_root, tmp_path):
     "SIGINT while `prism train` trains: exit code 130, one line on what was kept and how to resume, no partial or temporary file."
     out, ck = tmp_path / "runs", tmp_path / "ck" / "model"
     p = subprocess.Popen(_prism("train", "--dataset", "msr", "--model", "stgcn", "--epochs", "100", "--out", out, "--checkpoint", ck),
-                         cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         # a job started in the background of a non-interactive shell inherits SIGINT ignored; a user's terminal does not
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         line = p.stdout.readline()
         assert line.startswith("training stgcn on msr"), (line, p.stderr.read() if p.poll() is not None else "")
