@@ -17,8 +17,8 @@ from .data import SkeletonRecord, load_utd_mhad, load_msr_action3d, load_generic
 from .jhmdb import load_jhmdb
 
 # %% auto #0
-__all__ = ['DEFAULT_CLIP', 'ClipSpec', 'resample_times', 'resample', 'Augment', 'clip_positions', 'positions_tensor',
-           'clip_tensor', 'clip_arrays', 'make_loader', 'PRISMDataset']
+__all__ = ['DEFAULT_CLIP', 'ClipSpec', 'resample_times', 'resample', 'Augment', 'clip_positions', 'sample_positions',
+           'positions_tensor', 'clip_tensor', 'clip_arrays', 'make_loader', 'PRISMDataset']
 
 # %% ../nbs/03b_clip.ipynb #f17ac4f2
 @dataclass(frozen=True)
@@ -140,16 +140,23 @@ def clip_positions(rec:SkeletonRecord, # a record in any registered layout
     if lost: raise ValueError(f"{rec.source}: joints {lost} of layout {lay.name!r} are missing (NaN) in every frame")
     return np.asarray(x, np.float64)
 
+def sample_positions(x:np.ndarray, # (T, V, 3) positions from `clip_positions`
+                     frames:int, # frames wanted
+                     rng:np.random.Generator|None=None, # None: evaluation (uniform times, no augmentation); else training draws
+                     augment:Augment|None=None, # training augmentation (used only with `rng`)
+                    ) -> np.ndarray:
+    "(frames, V, 3) positions resampled (a random crop and jittered times when training) and augmented when training."
+    train = rng is not None and augment is not None
+    x = resample(x, resample_times(len(x), frames, rng, augment.crop if train else (1., 1.)))
+    return augment(x, rng) if train else x
+
 def positions_tensor(x:np.ndarray, # (T, V, 3) positions from `clip_positions`
                      spec:ClipSpec=DEFAULT_CLIP, # layout, channels and frames
                      rng:np.random.Generator|None=None, # None: evaluation (uniform times, no augmentation); else training draws
                      augment:Augment|None=None, # training augmentation (used only with `rng`)
                     ) -> np.ndarray:
     "(C, T, V) float32 model input from positions: resampled to `spec.frames`, augmented when training, `spec.channels`."
-    crop = augment.crop if (rng is not None and augment is not None) else (1., 1.)
-    x = resample(x, resample_times(len(x), spec.frames, rng, crop))
-    if rng is not None and augment is not None: x = augment(x, rng)
-    return compute_channels(x, spec.layout, spec.channels).transpose(2, 0, 1).astype(np.float32)
+    return compute_channels(sample_positions(x, spec.frames, rng, augment), spec.layout, spec.channels).transpose(2, 0, 1).astype(np.float32)
 
 def clip_tensor(rec:SkeletonRecord, # a record in any registered layout
                 spec:ClipSpec=DEFAULT_CLIP, # layout, channels and frames of the model
@@ -232,10 +239,7 @@ class PRISMDataset(Dataset):
 
     def clip(self, i:int) -> np.ndarray:
         "(frames, V, 3) positions of item `i` after resampling (and augmentation when training): what the channels are computed from."
-        rng = self._rng(i)
-        crop = self.augment.crop if self.train else (1., 1.)
-        x = resample(self.clips[i], resample_times(len(self.clips[i]), self.spec.frames, rng, crop))
-        return self.augment(x, rng) if self.train else x
+        return sample_positions(self.clips[i], self.spec.frames, self._rng(i), self.augment)
     @property
     def labels(self) -> np.ndarray:
         "(N,) integer labels."
