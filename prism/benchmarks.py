@@ -12,14 +12,17 @@ import pandas as pd
 import torch
 from torch import nn
 import matplotlib.pyplot as plt
+import seaborn as sns
 from safetensors.torch import save_file
 from sklearn.metrics import accuracy_score, cohen_kappa_score, confusion_matrix, precision_recall_fscore_support
 from .models import predict, count_parameters
+from .clip import ClipSpec, turn_view
 from .privacy import is_nonprivate
 
 # %% auto #0
-__all__ = ['METRICS', 'classification_metrics', 'measure_latency', 'throughput', 'model_size_bytes', 'ledger_columns',
-           'run_comprehensive_benchmark', 'aggregate_runs', 'plot_privacy_utility', 'plot_confusion']
+__all__ = ['METRICS', 'VIEW_ANGLES', 'classification_metrics', 'view_robustness', 'plot_view_robustness', 'measure_latency',
+           'throughput', 'model_size_bytes', 'ledger_columns', 'run_comprehensive_benchmark', 'aggregate_runs',
+           'plot_privacy_utility', 'plot_confusion']
 
 # %% ../nbs/06_benchmarks.ipynb #e4e10909
 METRICS = ("accuracy", "f1_macro", "precision_macro", "recall_macro", "kappa")
@@ -37,6 +40,36 @@ def classification_metrics(y_true:Sequence, # true class indices
     kappa = cohen_kappa_score(y_true, y_pred, labels=labels) if len(np.union1d(y_true, y_pred)) > 1 else float(np.all(y_true == y_pred))
     return {"accuracy": float(accuracy_score(y_true, y_pred)), "f1_macro": float(f), "precision_macro": float(p),
             "recall_macro": float(r), "kappa": float(kappa), "n": int(len(y_true))}
+
+# %% ../nbs/06_benchmarks.ipynb #fb749177
+VIEW_ANGLES = (-90, -60, -45, -30, -15, 0, 15, 30, 45, 60, 90)
+
+def view_robustness(model:Callable, # a model (or any callable `prism.models.predict` accepts)
+                    X:np.ndarray, # (N, C, T, V) test inputs made with `spec`
+                    y:Sequence, # (N,) true classes
+                    angles:Sequence[float]=VIEW_ANGLES, # camera turns about the vertical axis, degrees
+                    spec:ClipSpec|None=None, # what X's channels are (None: `prism.clip.DEFAULT_CLIP`)
+                    num_classes:int|None=None, # classes for the macro averages (None: those seen)
+                   ) -> pd.DataFrame:
+    "One row per angle: accuracy and macro F1 of `model` on `X` turned by that angle about the vertical axis."
+    rows = []
+    for a in angles:
+        m = classification_metrics(y, predict(model, turn_view(X, float(a), spec)), num_classes)
+        rows.append({"degrees": float(a), "accuracy": m["accuracy"], "f1_macro": m["f1_macro"], "n": m["n"]})
+    return pd.DataFrame(rows)
+
+def plot_view_robustness(table:pd.DataFrame, # rows of `view_robustness` with a `model` column (and `seed` when several)
+                         ax=None, # matplotlib axes (None: a new figure)
+                         title:str="", # axes title
+                        ):
+    "Accuracy against camera turn, one line per model, with a band over seeds (seaborn)."
+    if ax is None: _, ax = plt.subplots(figsize=(6.5, 3.8))
+    sns.lineplot(data=table, x="degrees", y="accuracy", hue="model", style="model", markers=True, dashes=False,
+                 errorbar=("sd", 1) if "seed" in table and table["seed"].nunique() > 1 else None, ax=ax)
+    ax.axvline(0, color="0.8", lw=0.8, zorder=0)
+    ax.set(xlabel="camera turn about the vertical axis (degrees)", ylabel="test accuracy", ylim=(0, 1), title=title)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)   # outside: the curves stay visible
+    return ax
 
 # %% ../nbs/06_benchmarks.ipynb #5224d8cf
 def measure_latency(model:Callable, # `nn.Module` or callable taking `example`

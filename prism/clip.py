@@ -12,13 +12,14 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 from .skeleton import Layout, get_layout, orient_up, to_common
-from .kinematics import parse_channels, num_channels, compute_channels, normalize_pose
+from .kinematics import parse_channels, num_channels, channel_slices, compute_channels, normalize_pose
 from .data import SkeletonRecord, load_utd_mhad, load_msr_action3d, load_generic, MIN_CLIP_FRAMES, check_clip_length
 from .jhmdb import load_jhmdb
 
 # %% auto #0
-__all__ = ['DEFAULT_CLIP', 'ClipSpec', 'resample_times', 'resample', 'Augment', 'clip_positions', 'sample_positions',
-           'positions_tensor', 'clip_tensor', 'clip_arrays', 'make_loader', 'PRISMDataset']
+__all__ = ['DEFAULT_CLIP', 'ClipSpec', 'resample_times', 'resample', 'yaw_matrix', 'rotate_vectors', 'turn_view', 'Augment',
+           'clip_positions', 'sample_positions', 'positions_tensor', 'clip_tensor', 'clip_arrays', 'make_loader',
+           'PRISMDataset']
 
 # %% ../nbs/03b_clip.ipynb #f17ac4f2
 @dataclass(frozen=True)
@@ -69,6 +70,44 @@ def resample(x:np.ndarray, # (T, ...) clip
     w = (times - t0).reshape(-1, *([1] * (x.ndim - 1))).astype(x.dtype)
     return (1 - w) * x[t0] + w * x[t1]
 
+# %% ../nbs/03b_clip.ipynb #c711ee40
+def yaw_matrix(theta:torch.Tensor|float, # angle(s) about the vertical (y) axis, radians: a scalar or one per clip
+               scale:torch.Tensor|float=1., # isotropic scale factor(s), same shape as `theta` or a scalar
+              ) -> torch.Tensor:
+    "(N, 3, 3) matrices turning `(x, y, z)` about the y axis by `theta` and scaling by `scale` (N = 1 for scalars)."
+    th = torch.as_tensor(theta).reshape(-1)
+    if not th.is_floating_point(): th = th.float()
+    s = torch.as_tensor(scale, dtype=th.dtype).reshape(-1).expand_as(th)
+    cos, sin = torch.cos(th) * s, torch.sin(th) * s
+    R = torch.zeros(len(th), 3, 3, dtype=th.dtype)
+    R[:, 0, 0], R[:, 0, 2], R[:, 2, 0], R[:, 2, 2], R[:, 1, 1] = cos, sin, -sin, cos, s
+    return R
+
+def rotate_vectors(x:torch.Tensor, # (N, C, T, V) batch
+                   R:torch.Tensor, # (N, 3, 3) or (1, 3, 3) matrices (`yaw_matrix`)
+                   groups:Sequence[slice], # the 3-wide channel slices holding (x, y, z) vectors
+                  ) -> torch.Tensor:
+    "A copy of `x` whose channel `groups` are multiplied by `R` (one matrix per clip); other channels untouched."
+    out = x.clone()
+    if not groups or len(x) == 0: return out
+    vec = torch.stack([x[:, g] for g in groups], 1)   # (N, G, 3, T, V)
+    rot = torch.einsum("nij,ngjtv->ngitv", R.to(x.dtype).to(x.device).expand(len(x), 3, 3), vec)
+    for k, g in enumerate(groups): out[:, g] = rot[:, k]
+    return out
+
+def turn_view(X:np.ndarray|torch.Tensor, # (N, C, T, V) model inputs made with `spec`
+              degrees:float, # angle about the vertical axis (positive turns x towards z)
+              spec:ClipSpec=None, # what the channels are (None: `DEFAULT_CLIP`)
+             ) -> np.ndarray|torch.Tensor:
+    "The inputs `X` as seen by a camera turned `degrees` about the vertical axis: every 3-wide channel rotated."
+    spec = spec or DEFAULT_CLIP
+    if X.ndim != 4 or X.shape[1] != spec.in_channels:
+        raise ValueError(f"turn_view needs (N, {spec.in_channels}, T, V) inputs of {spec.channels!r}, got shape {tuple(X.shape)}")
+    groups = [s for s in channel_slices(spec.channels).values() if s.stop - s.start == 3]
+    t = torch.as_tensor(X)
+    out = rotate_vectors(t, yaw_matrix(math.radians(degrees)), groups)
+    return out.numpy() if isinstance(X, np.ndarray) else out
+
 # %% ../nbs/03b_clip.ipynb #401c5a43
 @dataclass(frozen=True)
 class Augment:
@@ -107,12 +146,7 @@ class Augment:
         if n == 0: return out
         th = (torch.rand(n, generator=gen) * 2 - 1) * math.radians(self.rotate_deg)
         s = 1 + (torch.rand(n, generator=gen) * 2 - 1) * self.scale
-        cos, sin = torch.cos(th) * s, torch.sin(th) * s
-        R = torch.zeros(n, 3, 3); R[:, 0, 0], R[:, 0, 2], R[:, 2, 0], R[:, 2, 2] = cos, sin, -sin, cos; R[:, 1, 1] = s
-        R = R.to(x.dtype).to(x.device)
-        if g:
-            vec = x[:, :3 * g].reshape(n, g, 3, t, v)
-            out[:, :3 * g] = torch.einsum("nij,ngjtv->ngitv", R, vec).reshape(n, 3 * g, t, v)
+        out = rotate_vectors(out, yaw_matrix(th, s), [slice(3 * k, 3 * k + 3) for k in range(g)])
         if self.shift:
             k = torch.randint(-self.shift, self.shift + 1, (n,), generator=gen)
             idx = (torch.arange(t)[None] - k[:, None]).clamp(0, t - 1).to(x.device)
