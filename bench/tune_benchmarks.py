@@ -8,6 +8,12 @@ is a noisy judge, differences of a few points between settings are within its no
 
     PRISM_DATA=/path/to/data python bench/tune_benchmarks.py --kind stgcn_ft --eps 8 none --set pretrain_epochs=5 --tag pre5
     PRISM_DATA=/path/to/data python bench/tune_benchmarks.py --kind stgcn_ft --eps 8 4 1 --set views=4 --cv --tag cv_views4
+    PRISM_DATA=/path/to/data python bench/tune_benchmarks.py --kind stgcn --eps none --set augment.rotate_deg=90 --turns 0 30 60 90 --tag rot90
+
+`--face-camera` rebuilds the training inputs with every clip turned so that its mean shoulder line faces the camera
+(prism.kinematics.normalize_pose rotate="sequence"): view normalisation instead of view augmentation (utd, msr).
+`--set augment.FIELD=VALUE` changes one field of the recipe's `prism.clip.Augment`; `--turns` also scores the final
+model on the validation clips turned about the vertical axis (prism.benchmarks.view_robustness), saved in the run file.
 """
 from __future__ import annotations
 import argparse, ast, sys
@@ -18,7 +24,18 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 import prism.experiments as B
-from prism.io import stamp, write_json_atomic
+from prism.benchmarks import view_robustness
+from prism.clip import Augment, clip_arrays
+from prism.data import load_msr_action3d, load_utd_mhad, msr_cross_subject, utd_cross_subject
+from prism.kinematics import normalize_pose
+from prism.io import read_json, stamp, write_json_atomic
+
+def _settings(kind:str, pairs:list):
+    "The kind's recipe with `key=value` overrides (`augment.FIELD=value` for one field of its augmentation)."
+    over = {k: ast.literal_eval(v) for k, v in (kv.split("=", 1) for kv in pairs)}
+    aug = {k.split(".", 1)[1]: over.pop(k) for k in list(over) if k.startswith("augment.")}
+    s = B.recipe(kind, **over)   # a copy: the defaults stay
+    return replace(s, augment=replace(s.augment or Augment(), **aug)) if aug else s
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -27,10 +44,18 @@ def main():
     p.add_argument("--set", nargs="*", default=[], help="TrainSettings overrides of the kind's recipe, key=value (Python literals)")
     p.add_argument("--tag", required=True); p.add_argument("--threads", type=int, default=1)
     p.add_argument("--cv", action="store_true", help="leave-one-training-subject-out instead of the last training subject")
+    p.add_argument("--face-camera", action="store_true", help="turn every clip to face the camera (view normalisation)")
+    p.add_argument("--turns", nargs="*", type=float, default=[], help="also score the validation clips turned by these degrees")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
-    settings = B.recipe(a.kind, **{k: ast.literal_eval(v) for k, v in (kv.split("=", 1) for kv in a.set)})   # a copy: the defaults stay
+    settings = _settings(a.kind, a.set)
     data = B.load_protocol(a.dataset)
+    if a.face_camera:   # the same training records through the same path, each turned to face the camera first
+        split = {"utd": (load_utd_mhad, utd_cross_subject), "msr": (load_msr_action3d, msr_cross_subject)}[a.dataset]
+        train = split[1](split[0]())[0]
+        if not np.array_equal(clip_arrays(train, data.clip)[0], data.X_train): raise RuntimeError("records differ from the protocol")
+        face = lambda x, layout: normalize_pose(x, layout, center="first", scale=False, rotate="sequence")
+        data = replace(data, X_train=clip_arrays(train, data.clip, transform=face)[0])
     s = data.persons_train; subjects = sorted(set(s), key=lambda v: (len(v), v))
     X, y = data.train
     shared = {}   # the public backbones, shared by the folds
@@ -43,7 +68,13 @@ def main():
             fit = s != val
             tune = replace(data, X_train=X[fit], y_train=y[fit], persons_train=s[fit], X_test=X[~fit], y_test=y[~fit], persons_test=s[~fit],
                            description=f"tuning: training subjects except {val} -> validation subject {val} (test subjects unused)")
-            r = B.run_experiment(tune, a.kind, eps, a.seed, settings, out_dir=None if a.cv else out, command=command, backbones=shared)
+            r, model = B.run_experiment(tune, a.kind, eps, a.seed, settings, out_dir=None if a.cv else out, command=command,
+                                        backbones=shared, return_model=True)
+            if a.turns and not a.cv:   # accuracy on the validation clips seen from turned cameras, kept in the run file
+                vr = view_robustness(model, tune.X_test, tune.y_test, a.turns, tune.clip, tune.num_classes)
+                f = out / f"{B.run_name(a.dataset, a.kind, eps, a.seed)}.json"
+                write_json_atomic(f, {**read_json(f), "turned_accuracy": {f"{d:g}": acc for d, acc in zip(vr.degrees, vr.accuracy)}})
+                print("turned:", dict(zip(vr.degrees, vr.accuracy.round(3))), flush=True)
             folds.append({"validation_subject": val, "accuracy": r["accuracy"], "n": r["num_test"], "epsilon_prv": (r["ledger"] or {}).get("epsilon_prv"),
                           "train_seconds": r["train_seconds"]})
         if a.cv:
