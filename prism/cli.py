@@ -303,11 +303,11 @@ def cmd_train(args:argparse.Namespace) -> int:
         raise UserError("--reproducible runs are NOT private (their noise can be replayed from the seed): they cannot be saved "
                         "to the model zoo; drop --checkpoint or --reproducible")
     if args.nproc < 1: raise UserError(f"--nproc must be >= 1, got {args.nproc}")
+    dataset, split, public, norm_from = _train_data(args)   # refused before any process starts or any data is read
     if args.nproc > 1:   # N local processes, each running this command as one rank (as torchrun would)
         if dist_env() is not None: raise UserError("--nproc starts its own processes: under torchrun leave it out (--nproc-per-node sets the count)")
         try: return launch(cmd_train, args.nproc, argparse.Namespace(**{**vars(args), "nproc": 1}), device=args.device)
         except WorkerFailed as e: print(f"prism train: {e}", file=sys.stderr); return 1
-    dataset, split, public, norm_from = _train_data(args)
     settings = recipe(args.model, epochs=args.epochs, max_grad_norm=args.clip)
     ranked = dist_env() is not None   # one rank of torchrun or of --nproc
     if ranked: init_distributed(args.device)   # join the group (a no-op when --nproc's launcher has joined it)
@@ -380,6 +380,10 @@ def cmd_export(args:argparse.Namespace) -> int:
     model, card = load_checkpoint(args.checkpoint)
     try: check_publishable(card)
     except ValueError as e: raise UserError(str(e))
+    if card.get("dataset") not in PROTOCOLS:
+        raise UserError(f"{card.get('name', args.checkpoint)} was trained on {card.get('dataset')!r}, not on a library dataset: prism export "
+                        "re-reads a library dataset's protocol; for your own data call prism.optimization.optimize_model with "
+                        "loaders of load_protocol(your folder, split=...)")
     data = load_protocol(card["dataset"], root=args.data, clip=card_contract(card))
     (xtr, ytr), (xte, yte) = data.train, data.test
     # int8 ranges fitted to private clips would be a release outside the guarantee: a private model is calibrated on public clips only
