@@ -4,7 +4,7 @@
 
 # %% ../nbs/06a_experiments.ipynb #20dc96be
 from __future__ import annotations
-import dataclasses, json, math, time, warnings
+import dataclasses, json, math, os, re, time, warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -17,11 +17,13 @@ from torch.utils.data import DataLoader
 import matplotlib.pyplot as plt
 from tqdm.auto import tqdm
 from .io import atomic_write, write_json_atomic, read_json, stamp, file_hash
-from .data import load_utd_mhad, load_msr_action3d, utd_cross_subject, msr_cross_subject
+from .data import load_utd_mhad, load_msr_action3d, utd_cross_subject, msr_cross_subject, load_generic
 from .jhmdb import load_jhmdb
 from .clip import ClipSpec, DEFAULT_CLIP, Augment, clip_arrays, make_loader
 from .models import InputNorm, STGCN_PRISM, LSTMBaseline, run_model, predict
-from .checkpoint import save_checkpoint, load_checkpoint, update_card
+from .userdata import SPLIT_RULES, parse_split, split_records
+from .checkpoint import (save_checkpoint, load_checkpoint, update_card, checkpoint_paths, card_contract, model_config,
+                              model_from_config)
 from .privacy import (PrivacyConfig, PrivacyPreservingTrainer, LinearHead, create_privacy_config, privacy_ledger, is_nonprivate,
                            PersonDataset, collate_persons, run_generators, gaussian_noise, noise_multiplier_for, compose_releases,
                            release_summary)
@@ -30,9 +32,9 @@ from .benchmarks import (METRICS, classification_metrics, run_comprehensive_benc
 
 # %% auto #0
 __all__ = ['PROTOCOLS', 'NORM_REFERENCE', 'MODEL_KINDS', 'PUBLIC_BACKBONE', 'RECIPES', 'PRIVATE_RECIPES', 'TUNE_DIRS', 'RUN_DIRS',
-           'LABELS', 'PublicData', 'Protocol', 'load_protocol', 'save_protocol', 'read_protocol', 'TrainSettings',
-           'recipe', 'build_model', 'run_name', 'unit_loader', 'public_feature_stats', 'pretrain_public',
-           'fit_private_head', 'fit_private_ncm', 'run_experiment', 'deployable', 'collect_runs',
+           'LABELS', 'PublicData', 'Protocol', 'load_public', 'load_protocol', 'save_protocol', 'read_protocol',
+           'TrainSettings', 'recipe', 'build_model', 'run_name', 'unit_loader', 'public_feature_stats',
+           'pretrain_public', 'fit_private_head', 'fit_private_ncm', 'run_experiment', 'deployable', 'collect_runs',
            'privacy_utility_sweep', 'release_ledger', 'choose_recipe', 'deploy_private', 'reproduce']
 
 # %% ../nbs/06a_experiments.ipynb #c8476c24
@@ -46,6 +48,7 @@ class PublicData:
     name:str # which dataset, e.g. "msr"
     X:np.ndarray # (N, C, T, V) model inputs (`prism.clip.clip_arrays`)
     y:np.ndarray # (N,) labels of that dataset
+    checkpoint:str|None=None # a checkpoint whose backbone replaces pretraining on X (its weights saw public data only); X still gives feature statistics
 
 # %% ../nbs/06a_experiments.ipynb #566629c0
 @dataclass(frozen=True, eq=False)
@@ -99,27 +102,84 @@ def _protocol_records(dataset:str, root) -> tuple:
         desc = "JHMDB MediaPipe poses, split by source video (prism.jhmdb.jhmdb_split)"
     return tr, te, recs, desc
 
-def load_protocol(dataset:str, # "utd", "msr" or "jhmdb"
-                  root:str|Path|None=None, # data root (None: PRISM_DATA)
-                  clip:ClipSpec=DEFAULT_CLIP, # how records become inputs (`prism.clip`)
-                  norm_from:str|None="public", # input statistics: "public" (`NORM_REFERENCE`), "train" (not private), or None
+def load_public(public:str|Path|PublicData, # a library dataset ("utd", "msr", "jhmdb"), a checkpoint stem, or `PublicData` already loaded
+                root:str|Path|None=None, # data root (None: PRISM_DATA)
+                clip:ClipSpec|None=None, # how records become inputs (None: `DEFAULT_CLIP`, or a checkpoint's own contract)
+               ) -> tuple:
+    "(PublicData, clip spec, (mean, std) input statistics, their origin in words) of the data treated as public."
+    card = None
+    if isinstance(public, PublicData): pub = public
+    elif isinstance(public, str) and public in PROTOCOLS:
+        pub = PublicData(public, *clip_arrays(_protocol_records(public, root)[2], clip or DEFAULT_CLIP))
+    else:
+        stem = checkpoint_paths(public)["weights"].with_suffix("")
+        if not stem.with_suffix(".safetensors").is_file():
+            raise ValueError(f"public data {str(public)!r} is neither a library dataset ({', '.join(PROTOCOLS)}) nor a checkpoint "
+                             f"({stem.with_suffix('.safetensors')} not found)")
+        _, card = load_checkpoint(stem)
+        ref = card.get("pretrained_on") or card.get("dataset")
+        if ref not in PROTOCOLS:
+            raise ValueError(f"checkpoint {stem.name}: its backbone was trained on {ref!r}, not on a library dataset ({', '.join(PROTOCOLS)}), "
+                             "so it is not public data; use one trained on public data (prism train --dataset ... --checkpoint, or the model zoo)")
+        spec = card_contract(card)
+        if clip is not None and clip != spec:
+            raise ValueError(f"checkpoint {stem.name} reads {spec.channels}, {spec.frames} frames, layout {spec.layout}: leave clip out or pass that spec")
+        pub = PublicData(ref, *clip_arrays(_protocol_records(ref, root)[2], spec), checkpoint=str(stem))
+        clip = spec
+    clip = clip or DEFAULT_CLIP
+    if tuple(pub.X.shape[1:]) != clip.shape: raise ValueError(f"public clips of shape {pub.X.shape[1:]} do not match the clip spec {clip.shape}")
+    if pub.checkpoint is None:
+        n = InputNorm(pub.X.shape[1]).fit(pub.X); words = f"{pub.name}, all clips (treated as public)"
+    else:
+        model, card = load_checkpoint(pub.checkpoint)
+        n = model.input_norm; words = f"checkpoint {Path(pub.checkpoint).name}, its own statistics ({card.get('input_norm_from', 'origin not stated')})"
+    return pub, clip, (n.mean.numpy().copy(), n.std.numpy().copy()), words
+
+
+# %% ../nbs/06a_experiments.ipynb #b1aa7cb7
+def _own_records(folder:Path, # a generic-format folder (`prism.data.save_generic`, `prism convert`)
+                 rule, # its split rule (`prism.userdata.parse_split`)
+                ) -> tuple:
+    "(train records, test records, all records, description, run-file name) of a folder of your own under a split rule."
+    recs = load_generic(folder)
+    tr, te, desc = split_records(recs, rule, folder.name, base=folder)
+    return tr, te, recs, f"{folder.name}, {desc}", re.sub(r"[^\w.-]+", "_", str(recs[0].dataset)).strip("_") or "custom"
+
+def load_protocol(dataset:str|Path, # "utd", "msr", "jhmdb", or a folder of your own in the generic format
+                  root:str|Path|None=None, # data root of the library datasets (None: PRISM_DATA)
+                  clip:ClipSpec|None=None, # how records become inputs (`prism.clip`; None: `DEFAULT_CLIP`, or a public checkpoint's contract)
+                  norm_from:str|None="public", # input statistics: "public" (the public data's), "train" (not private), or None
+                  split:str|None=None, # a folder's split rule (`prism.userdata.parse_split`): subject, meta:FIELD=A,B/C, logo:FIELD=VALUE, file:PATH
+                  public:str|Path|PublicData|None=None, # the public data (`load_public`); None: `NORM_REFERENCE` for a library dataset
                  ) -> Protocol:
-    "A library dataset's standard protocol as model inputs, with its public stand-in's clips and input statistics."
-    if dataset not in PROTOCOLS: raise ValueError(f"unknown dataset {dataset!r}; known: {PROTOCOLS}")
+    "A dataset's protocol as model inputs (a library dataset's standard one, or your folder under a split rule), with its public data and input statistics."
+    own = isinstance(dataset, Path) or (isinstance(dataset, str) and dataset not in PROTOCOLS and ("/" in dataset or os.sep in dataset or Path(dataset).is_dir()))
+    if not own and dataset not in PROTOCOLS:
+        raise ValueError(f"unknown dataset {dataset!r}; known: {PROTOCOLS}, or a folder of your own in the generic format (prism convert)")
     if norm_from not in ("public", "train", None): raise ValueError(f"norm_from must be 'public', 'train' or None, got {norm_from!r}")
-    tr, te, recs, desc = _protocol_records(dataset, root)
+    if own:
+        if split is None: raise ValueError(f"{dataset}: a folder of your own needs a split rule (split=...); the rules: {SPLIT_RULES}")
+        rule = parse_split(split)   # a mistyped rule fails before anything is loaded
+    elif split is not None: raise ValueError(f"{dataset} has its standard protocol; split= is for a folder of your own")
+    if public is None and not own and norm_from == "public": public = NORM_REFERENCE[dataset]
+    if public is None and norm_from == "public":
+        raise ValueError("norm_from='public' needs public data: public='utd', 'msr', 'jhmdb' or a checkpoint trained on one; or "
+                         "norm_from='train' (statistics of your training split, a release outside epsilon) or None")
+    tr, te, recs, desc, name = _own_records(Path(dataset), rule) if own else (*_protocol_records(dataset, root), dataset)
+    pub, pstats, pwords = None, None, "none"
+    if public is not None:
+        pub, clip, pstats, pwords = load_public(public, root, clip)
+        if not own and pub.name == dataset: raise ValueError(f"the public data cannot be {dataset} itself, the dataset being protected")
+    clip = clip or DEFAULT_CLIP
     names = {r.label: r.action for r in recs}
     (Xtr, ytr), (Xte, yte) = clip_arrays(tr, clip), clip_arrays(te, clip)
-    public, stats, src = None, None, "none"
+    stats, src = None, "none"
     if norm_from == "train":
-        stats = InputNorm(Xtr.shape[1]).fit(Xtr); src = f"{dataset} training split (not covered by epsilon)"
-    elif norm_from == "public":
-        ref = NORM_REFERENCE[dataset]
-        public = PublicData(ref, *clip_arrays(_protocol_records(ref, root)[2], clip))
-        stats = InputNorm(Xtr.shape[1]).fit(public.X); src = f"{ref}, all clips (treated as public)"
-    return Protocol(dataset, desc, Xtr, ytr, Xte, yte, np.array([str(r.subject) for r in tr]), np.array([str(r.subject) for r in te]),
+        n = InputNorm(Xtr.shape[1]).fit(Xtr); stats, src = (n.mean.numpy(), n.std.numpy()), f"{name} training split (not covered by epsilon)"
+    elif norm_from == "public": stats, src = pstats, pwords
+    return Protocol(name, desc, Xtr, ytr, Xte, yte, np.array([str(r.subject) for r in tr]), np.array([str(r.subject) for r in te]),
                     tuple(names.get(i, str(i)) for i in range(max(names) + 1)), clip,
-                    None if stats is None else stats.mean.numpy(), None if stats is None else stats.std.numpy(), src, public)
+                    None if stats is None else stats[0], None if stats is None else stats[1], src, pub)
 
 # %% ../nbs/06a_experiments.ipynb #5b698e7c
 def save_protocol(protocol:Protocol, # what to save
@@ -131,7 +191,8 @@ def save_protocol(protocol:Protocol, # what to save
     pub = protocol.public if public else None
     if pub is not None: arrays.update(public_X=pub.X, public_y=pub.y)
     meta = {"dataset": protocol.dataset, "description": protocol.description, "classes": list(protocol.classes),
-            "clip": protocol.clip.settings(), "norm_from": protocol.norm_from, "public": None if pub is None else pub.name}
+            "clip": protocol.clip.settings(), "norm_from": protocol.norm_from, "public": None if pub is None else pub.name,
+            "public_checkpoint": None if pub is None else pub.checkpoint}
     def write(tmp):
         with open(tmp, "wb") as f: np.savez_compressed(f, meta=np.array(json.dumps(meta)), **arrays)
     return atomic_write(path, write)
@@ -144,7 +205,7 @@ def read_protocol(path:str|Path # a file written by `save_protocol`
     if not path.is_file(): raise FileNotFoundError(f"{path}: no such protocol file")
     try: z = np.load(path, allow_pickle=False); meta = json.loads(str(z["meta"]))
     except (ValueError, KeyError, OSError) as e: raise ValueError(f"{path}: not a protocol saved by save_protocol ({e})") from None
-    pub = PublicData(meta["public"], z["public_X"], z["public_y"]) if meta["public"] is not None else None
+    pub = PublicData(meta["public"], z["public_X"], z["public_y"], meta.get("public_checkpoint")) if meta["public"] is not None else None
     opt = {k: z[k] for k in ("norm_mean", "norm_std") if k in z.files}
     return Protocol(meta["dataset"], meta["description"], z["X_train"], z["y_train"], z["X_test"], z["y_test"], z["persons_train"],
                     z["persons_test"], tuple(meta["classes"]), ClipSpec(**meta["clip"]), norm_from=meta["norm_from"], public=pub, **opt)
@@ -373,12 +434,17 @@ def fit_private_ncm(model:nn.Module, # backbone from public pretraining (only it
 
 # %% ../nbs/06a_experiments.ipynb #aa16cc51
 def _backbone(protocol:Protocol, kind:str, s:TrainSettings, seed:int, device:str, backbones:dict|None) -> nn.Module:
-    "The public backbone of a run, trained once per public dataset, kind, seed and settings when the caller keeps a `backbones` dict."
-    base = PUBLIC_BACKBONE[kind]
+    "The public backbone of a run (the public checkpoint's, else trained once per public dataset, kind, seed and settings when the caller keeps a `backbones` dict)."
+    base, ck = PUBLIC_BACKBONE[kind], protocol.public.checkpoint if protocol.public else None
     key = (protocol.public.name if protocol.public else None, id(protocol.public), base, seed, s.pretrain_lr, s.pretrain_epochs,
-           s.channels, s.dropout, s.hidden_size, protocol.clip)
+           s.channels, s.dropout, s.hidden_size, protocol.clip) if ck is None else (ck, id(protocol.public))
     if backbones is not None and key in backbones: return backbones[key]
-    m = pretrain_public(protocol.public, protocol.clip, base, s, seed, device)
+    if ck is None: m = pretrain_public(protocol.public, protocol.clip, base, s, seed, device)
+    else:   # a model trained on public data only: its backbone as it is, its feature statistics on the public clips
+        m = load_checkpoint(ck)[0]
+        want = STGCN_PRISM if base == "stgcn_ft" else LSTMBaseline
+        if not isinstance(m, want): raise ValueError(f"{kind} needs a {want.__name__} backbone; checkpoint {Path(ck).name} holds a {type(m).__name__}")
+        m.public_feature_stats = public_feature_stats(m, protocol.public.X)
     if backbones is not None: backbones[key] = m
     return m
 
@@ -413,6 +479,8 @@ def run_experiment(protocol:Protocol, # what to train and test on (`load_protoco
     ft = kind in PUBLIC_BACKBONE
     if ft:   # the public backbone (shared through `backbones`), then the private last layer
         backbone = _backbone(protocol, kind, s, seed, device, backbones)
+        if protocol.public.checkpoint is not None:   # the checkpoint's own architecture, with a fresh head for these classes
+            torch.manual_seed(seed); model = model_from_config({**model_config(backbone), "num_classes": protocol.num_classes})
         model.load_state_dict({n: v for n, v in backbone.state_dict().items() if not n.startswith("head.")}, strict=False)
     t0 = time.perf_counter()
     with warnings.catch_warnings():
@@ -435,7 +503,8 @@ def run_experiment(protocol:Protocol, # what to train and test on (`load_protoco
            "epsilon": float(epsilon) if private else None, "delta": delta if private else None,
            "private": bool(private and not reproducible), "privacy_unit": unit if private else None,
            "layout": protocol.clip.layout, "spec": protocol.clip.channels, "frames": protocol.clip.frames,
-           "input_norm_from": protocol.norm_from, "pretrained_on": protocol.public.name if ft else None, "device": str(device),
+           "input_norm_from": protocol.norm_from, "pretrained_on": protocol.public.name if ft else None,
+           **({"public_backbone": Path(protocol.public.checkpoint).name} if ft and protocol.public.checkpoint else {}), "device": str(device),
            **classification_metrics(protocol.y_test, y_pred, k), "num_train": int(len(ytr)), "num_test": int(len(protocol.y_test)),
            "train_seconds": seconds, "ledger": res["ledger"], "settings": s.settings(), "hparams": res["hparams"],
            "history": [{kk: h[kk] for kk in ("epoch", "train_loss", "train_acc") if kk in h} for h in res["history"]],

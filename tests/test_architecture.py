@@ -4,7 +4,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # the chain of CONTRIBUTING.md: a module may import only modules that come before it
-ORDER = ["io", "skeleton", "kinematics", "pose", "data", "jhmdb", "clip", "models", "checkpoint", "privacy", "distributed", "benchmarks",
+ORDER = ["io", "skeleton", "kinematics", "pose", "data", "jhmdb", "clip", "userdata", "models", "checkpoint", "privacy", "distributed", "benchmarks",
          "experiments", "optimization", "attacks", "audit", "report", "cli"]
 HEAVY = {"cv2", "mediapipe", "onnxruntime", "onnx", "onnxscript", "torch.ao.quantization", "torch.ao.quantization.quantize_fx",
          "torch.profiler", "logging", "mediapipe.python.solutions"}

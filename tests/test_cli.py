@@ -74,3 +74,48 @@ def test_arguments_are_refused_before_any_data_is_loaded(tmp_path, capsys):
         with pytest.raises(SystemExit) as e: main([*argv, "--data", str(tmp_path / "no-data")])
         err = capsys.readouterr().err
         assert e.value.code == 2 and says in err and "Data root" not in err, err
+
+
+def test_own_data_from_files_to_a_private_run(data_root, tmp_path):
+    """Issue 18 through the command line: `prism convert` a folder of your files (real UTD-MHAD takes as Kinect text and
+    CSV), then `prism train --data --split` non-private without public data and private on a public checkpoint."""
+    import numpy as np, pandas as pd
+    from prism.io import read_json
+    from prism.skeleton import get_layout
+    from prism.data import read_utd_mhad_file
+    utd, sdk = get_layout("kinect20_utd"), get_layout("kinect20_sdk")
+    raw = tmp_path / "my files"
+    for a, name in ((3, "wave"), (4, "clap")):
+        for s in (1, 2, 3, 4):
+            x = read_utd_mhad_file(data_root / "utd_mhad/Skeleton" / f"a{a}_s{s}_t1_skeleton.mat")[:, [utd.index(j) for j in sdk.joints]]
+            (raw / name).mkdir(parents=True, exist_ok=True)
+            if s % 2: np.savetxt(raw / name / f"s{s}_t1.txt", x.reshape(-1, 3))
+            else:
+                T = len(x)
+                pd.DataFrame({"frame": np.repeat(np.arange(T), 20), "joint": np.tile(np.arange(20), T), "x": x[..., 0].ravel(),
+                              "y": x[..., 1].ravel(), "z": x[..., 2].ravel()}).to_csv(raw / name / f"s{s}_t1.csv", index=False)
+    pattern = r"s(?P<subject>\d+)_t(?P<trial>\d+)"
+    r = subprocess.run(_prism("convert", raw, tmp_path / "mine", "--layout", "kinect20_sdk", "--pattern", pattern, "--name", "mine"),
+                       cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    assert r.stdout.startswith("read 8 sequences of 4 subject(s) and 2 class(es) (clap, wave)") and f"written: {tmp_path / 'mine'}/" in r.stdout
+    r = subprocess.run(_prism("convert", raw, tmp_path / "wrong", "--layout", "kinect20_utd", "--pattern", pattern),
+                       cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and "warning: my files: joint order looks like kinect20_sdk, not kinect20_utd" in r.stderr, r.stderr
+    (tmp_path / "split.txt").write_text("wave/s4_t1\nclap/s4_t1.csv\n")
+    r = subprocess.run(_prism("train", "--data", tmp_path / "mine", "--split", "file:split.txt", "--model", "stgcn", "--epochs", "1",
+                              "--out", tmp_path / "runs"), cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "split: mine, the split file split.txt: 2 test sequences listed; input statistics: mine training split (not covered by epsilon)" in r.stdout
+    run = read_json(tmp_path / "runs" / "mine_stgcn_epsnone_s0.json")
+    assert (run["num_train"], run["num_test"], run["classes"]) == (6, 2, ["clap", "wave"])
+    r = subprocess.run(_prism("train", "--data", tmp_path / "mine", "--split", "subject", "--model", "stgcn_ncm", "--epsilon", "8",
+                              "--out", tmp_path / "runs"), cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "a private run on --data needs --public" in r.stderr, r.stderr
+    r = subprocess.run(_prism("train", "--data", tmp_path / "mine", "--split", "subject", "--model", "stgcn_ncm", "--epsilon", "8",
+                              "--public", ROOT / "results/zoo/utd_private", "--out", tmp_path / "runs"),
+                       cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    run = read_json(tmp_path / "runs" / "mine_stgcn_ncm_eps8_s0.json")
+    assert run["private"] and run["ledger"]["epsilon_prv"] <= 8 + 1e-6 and run["public_backbone"] == "utd_private"
+    assert run["protocol"] == "mine, cross-subject, alternate subjects in natural order (train 1, 3; test 2, 4)"

@@ -1,13 +1,16 @@
 """PRISM's generic format for your own data: layouts (up included) survive a fresh process, records keep source and
-meta, custom layouts need no registration, one clip-length rule, and a declared layout is checked against the data."""
-import json, os, subprocess, sys, warnings
+meta, custom layouts need no registration, one clip-length rule, a declared layout is checked against the data, and
+your files go end to end: convert_folder, split rules, load_protocol on a folder, a private run on public data."""
+import json, os, re, subprocess, sys, warnings
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from prism import data as D
+from prism import userdata as U
 from prism.skeleton import LAYOUTS, Layout, LayoutWarning, get_layout, layout_to_dict, make_layout, orient_up
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -221,3 +224,72 @@ def test_custom_zup_layout_feeds_prismdataset(data_root, tmp_path):
     assert x.shape == (3, 32, 15) and np.isfinite(x.numpy()).all()
     p = get_layout('prism15')
     assert (x[1, :, p.index('head')] > x[1, :, p.index('hip_center')]).all()   # y-up after orient_up
+
+
+# --- your own data, end to end (issue 18): files -> convert -> split rule -> protocol -> runs ---------------------------------
+
+
+
+def test_split_rules_parse_and_explain_what_is_wrong(tmp_path):
+    "The four rules parse; a malformed rule, an unknown field, an absent value or an empty side is an error that says which."
+    recs = zup_records(n=8)                                                   # subjects p0..p3, meta view front/side
+    assert U.parse_split('meta:view=front/side') == U.SplitRule('values', 'view', ('front',), ('side',), text='meta:view=front/side')
+    for bad, says in [('view', "unknown split rule 'view'"), ('meta:view=front/', 'the test side is empty'),
+                      ('meta:view=/side', 'the train side is empty'), ('meta:view=a/a', 'on both sides'), ('logo:', 'expected logo:FIELD=VALUE')]:
+        with pytest.raises(ValueError, match=re.escape(says)): U.parse_split(bad)
+    tr, te, desc = U.split_records(recs, 'subject', 'lab')
+    assert ({r.subject for r in tr}, {r.subject for r in te}) == ({'p0', 'p2'}, {'p1', 'p3'}) and 'train p0, p2; test p1, p3' in desc
+    tr, te, _ = U.split_records(recs, 'meta:view=front/side', 'lab')
+    assert {r.meta['view'] for r in tr} == {'front'} and {r.meta['view'] for r in te} == {'side'} and len(tr) + len(te) == 8
+    tr, te, desc = U.split_records(recs, 'logo:subject=p3', 'lab')
+    assert {r.subject for r in te} == {'p3'} and len(tr) == 6 and 'the other 3 train' in desc
+    for rule, says in [('meta:angle=1/2', "lab: no sequence has a field 'angle'; fields: subject, trial, and the meta keys session, view"),
+                       ('meta:view=front/top', "view top occur(s) in no sequence of lab (view values: front, side)"),
+                       ('logo:view', 'names no group to hold out: use logo:view=VALUE, one fold per value (view values: front, side)')]:
+        with pytest.raises(ValueError, match=re.escape(says)): U.split_records(recs, rule, 'lab')
+    (tmp_path / 'all.txt').write_text('\n'.join(r.source for r in recs))
+    with pytest.raises(ValueError, match='the train side of lab is empty'): U.split_records(recs, 'file:all.txt', 'lab', base=tmp_path)
+
+
+def _utd_takes(root:Path, actions=(3, 4, 27), subjects=(1, 2, 3, 4), trials=(1, 2)) -> list:
+    "(action, subject, trial, (T, 20, 3) joints in the Kinect SDK's order) of real UTD-MHAD takes."
+    utd, sdk = get_layout('kinect20_utd'), get_layout('kinect20_sdk')
+    order = [utd.index(j) for j in sdk.joints]
+    return [(a, s, t, D.read_utd_mhad_file(root / 'utd_mhad/Skeleton' / f'a{a}_s{s}_t{t}_skeleton.mat')[:, order])
+            for a in actions for s in subjects for t in trials]
+
+
+def write_lab_folder(root:Path, folder:Path) -> Path:
+    "A lab's export of real takes: subjects 1-2 as wide CSV (named joints, a view column), 3-4 as Kinect text files."
+    sdk = get_layout('kinect20_sdk')
+    for a, s, t, x in _utd_takes(root):
+        d = folder / f'action{a}'; d.mkdir(parents=True, exist_ok=True)
+        if s <= 2:
+            df = pd.DataFrame(x.reshape(len(x), -1), columns=[f'{j}_{c}' for j in sdk.joints for c in 'xyz'])
+            df.assign(frame=range(len(x)), subject=s, view=t).to_csv(d / f'p{s}_take{t}.csv', index=False)
+        else: np.savetxt(d / f'p{s}_take{t}.txt', x.reshape(-1, 3), fmt='%.5f')
+    return folder
+
+
+def test_convert_split_protocol_and_private_run(data_root, tmp_path):
+    "Issue 18: your files -> convert_folder -> load_protocol(folder, split=..., public='msr') -> run_experiment, private, on the public backbone."
+    from prism.experiments import load_protocol, run_experiment, recipe
+    raw = write_lab_folder(data_root, tmp_path / 'raw')
+    out, recs = U.convert_folder(raw, tmp_path / 'lab', 'kinect20_sdk', pattern=r'p(?P<subject>\d+)_take(?P<trial>\d+)', name='lab')
+    assert len(recs) == 24 and sorted({r.action for r in recs}) == ['action27', 'action3', 'action4']
+    back = D.load_generic(out)
+    assert [r.label for r in back] == [r.label for r in recs] and back[0].meta == {'view': 1} and back[-1].meta == {}
+    assert {r.action: r.label for r in back} == {'action3': 0, 'action4': 1, 'action27': 2}           # classes in natural order
+    p = load_protocol(out, split='subject', public='msr')
+    assert (p.dataset, len(p.y_train), len(p.y_test), p.public.name) == ('lab', 12, 12, 'msr')
+    assert sorted(set(p.persons_train)) == ['1', '3'] and p.norm_from == 'msr, all clips (treated as public)'
+    with pytest.raises(ValueError, match=r"lab: 12 of 24 sequences have no 'view' in their meta \(first: action27/p3_take1.txt\)"):
+        load_protocol(out, split='meta:view=1/2', public=p.public)
+    fold = load_protocol(out, split='logo:subject=4', public=p.public)                 # the public data, loaded once, reused
+    assert fold.public is p.public and sorted(set(fold.persons_test)) == ['4']
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        r = run_experiment(p, 'stgcn_ncm', 8, settings=recipe('stgcn_ncm', pretrain_epochs=1, channels=(8, 16)), out_dir=tmp_path / 'runs')
+    assert r['private'] and r['ledger']['epsilon_prv'] <= 8 + 1e-6 and r['pretrained_on'] == 'msr' and r['dataset'] == 'lab'
+    assert r['protocol'].startswith('lab, cross-subject') and (tmp_path / 'runs' / 'lab_stgcn_ncm_eps8_s0.json').is_file()
+    assert r['classes'] == ['action3', 'action4', 'action27']
