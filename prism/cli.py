@@ -316,8 +316,10 @@ def cmd_train(args:argparse.Namespace) -> int:
         data = load_protocol(dataset, root=args.root, norm_from=norm_from, split=split, public=public)
         what = "non-private" if args.epsilon is None else f"DP target epsilon {args.epsilon:g}"
         epochs = settings.optimisation(args.epsilon is not None)[1]
+        how = ("class means released once" if args.model == "stgcn_ncm"   # no epochs: one Gaussian release
+               else f"{epochs} epoch{'' if epochs == 1 else 's'}")
         if rank0:
-            print(f"training {args.model} on {data.dataset} ({len(data.y_train)} training clips, {epochs} epoch{'' if epochs == 1 else 's'}, "
+            print(f"training {args.model} on {data.dataset} ({len(data.y_train)} training clips, {how}, "
                   f"{what}, seed {args.seed})", flush=True)
             print(f"split: {data.description}; input statistics: {data.norm_from}", flush=True)
         r = run_experiment(data, args.model, args.epsilon, args.seed, settings, delta=args.delta, out_dir=args.out if rank0 else None,
