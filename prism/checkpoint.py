@@ -4,7 +4,7 @@
 
 # %% ../nbs/04a_checkpoint.ipynb #0bbbe21e
 from __future__ import annotations
-import datetime, json
+import datetime, json, math
 import numpy as np
 from pathlib import Path
 import torch
@@ -20,8 +20,9 @@ from .clip import ClipSpec, clip_tensor
 from .models import STGCN_PRISM, LSTMBaseline, count_parameters, run_model
 
 # %% auto #0
-__all__ = ['KNOWN_CLASSES', 'model_config', 'model_from_config', 'checkpoint_paths', 'check_publishable', 'save_checkpoint',
-           'update_card', 'load_checkpoint', 'card_contract', 'card_classes', 'classify', 'read_clip_input']
+__all__ = ['ROLES', 'KNOWN_CLASSES', 'model_config', 'model_from_config', 'checkpoint_paths', 'check_publishable',
+           'save_checkpoint', 'update_card', 'load_checkpoint', 'card_contract', 'card_classes', 'card_temperature',
+           'classify', 'read_clip_input']
 
 # %% ../nbs/04a_checkpoint.ipynb #00d8b5ec
 def model_config(model:nn.Module) -> dict:
@@ -57,6 +58,10 @@ def checkpoint_paths(path:str|Path) -> dict:
     return {"weights": Path(p + ".safetensors"), "card": Path(p + ".json"), "markdown": Path(p + ".md")}
 
 # %% ../nbs/04a_checkpoint.ipynb #2c3f1c67
+ROLES = {"benchmark": "benchmark artefact: its epsilon is a what-if in which it is the only release from its training clips",
+         "deployable": "deployable private model: the one model published from its private dataset",
+         "video": "non-private model for MediaPipe poses from video (no differential privacy: its training clips are not protected)"}
+
 def _card_markdown(card:dict) -> str:
     "A model card for people."
     cfg, led = card["model"], card.get("ledger") or {}
@@ -66,9 +71,11 @@ def _card_markdown(card:dict) -> str:
     for k, label in [("dataset", "Data"), ("protocol", "Split"), ("layout", "Layout"), ("spec", "Channels"), ("frames", "Frames per clip")]:
         if k in card: lines.append(f"- **{label}**: {card[k]}")
     if card.get("classes"): lines.append(f"- **Classes** ({len(card['classes'])}): " + ", ".join(map(str, card["classes"])))
-    role = card.get("role", "benchmark")
-    lines.append("- **Role**: " + ("deployable private model: the one model published from its private dataset" if role == "deployable" else
-                                   "benchmark artefact: its epsilon is a what-if in which it is the only release from its training clips"))
+    lines.append("- **Role**: " + ROLES.get(card.get("role", "benchmark"), ROLES["benchmark"]))
+    if card.get("validation"):
+        v = card["validation"]
+        lines.append(f"- **Model choice**: {v['chosen']}, the best validation accuracy of "
+                     + ", ".join(f"{k} {a:.3f}" for k, a in v["scores"].items()) + f" ({v['split']})")
     if eps is None and not led: lines.append("- **Privacy**: none (trained without differential privacy)")
     else:
         mech = led.get("mechanism", "DP-SGD")
@@ -82,6 +89,11 @@ def _card_markdown(card:dict) -> str:
         if key in rl: lines.append(f"- **{label}**: total epsilon {rl[key]['epsilon']:.3g} at delta {rl[key]['delta']:g}: {rl[key]['text']}")
     for k in ("accuracy", "f1_macro", "kappa"):
         if k in card: lines.append(f"- **Test {k}**: {card[k]:.4f}")
+    cal = card.get("calibration")
+    if cal:
+        ece = cal.get("ece_test") or {}
+        lines.append(f"- **Calibration**: probabilities divided by temperature {cal['temperature']:.3g} before the softmax, fitted on "
+                     f"{cal['fitted_on']}" + (f"; test ECE {ece['raw']:.3f} without it, {ece['scaled']:.3f} with it" if ece else ""))
     lines += [f"- **Date**: {card['created']}", f"- **Code version**: prism {card['code_version']}",
               f"- **Weights**: `{card['weights']}`, sha256 `{card['sha256']}`"]
     if "command" in card: lines.append(f"- **Produced by**: `{card['command']}`")
@@ -97,6 +109,12 @@ def check_publishable(card:dict) -> None:
     if "randomness" not in led:
         raise ValueError(f"refusing to publish {card.get('name', 'this model')} as private: its ledger does not say where its noise came "
                          "from (made before PRISM's secret randomness, its noise was seeded from the recorded seed). Retrain it")
+    cal = card.get("calibration")
+    if cal and not cal.get("public_data"):
+        raise ValueError(f"refusing to publish {card.get('name', 'this model')} as private with a temperature fitted on "
+                         f"{cal.get('fitted_on', 'clips it does not name')}: a temperature fitted on private clips is one more release of "
+                         "them that its epsilon does not cover. Fit it on public clips of the same classes (calibration public_data=True) "
+                         "or count it in the ledger")
 
 def save_checkpoint(model:nn.Module, # STGCN_PRISM or LSTMBaseline
                     path:str|Path, # checkpoint stem: writes <stem>.safetensors, <stem>.json, <stem>.md
@@ -195,12 +213,19 @@ def card_classes(card:dict # a model card (`load_checkpoint`)
     return [str(c) for c in names]
 
 # %% ../nbs/04a_checkpoint.ipynb #11001b44
+def card_temperature(card:dict # a model card (`load_checkpoint`)
+                    ) -> float:
+    "The temperature a card's logits are divided by before the softmax (its `calibration`), 1.0 when it has none."
+    t = float((card.get("calibration") or {}).get("temperature", 1.0))
+    if not (t > 0 and math.isfinite(t)): raise ValueError(f"{card.get('name', 'the model card')}: temperature must be a positive number, got {t}")
+    return t
+
 def classify(model:nn.Module, # a checkpoint's model (`load_checkpoint`)
              card:dict, # its card: the input contract and the class names
              x, # a `SkeletonRecord`, or model inputs of the contract's shape: (C, T, V) or (N, C, T, V)
              top:int=3, # names per clip, most likely first
             ) -> list:
-    "For each clip, the `top` most likely class names with their probabilities: [[(name, p), ...], ...]; inputs that break the card's contract are refused."
+    "For each clip, the `top` most likely class names with their probabilities (temperature-scaled when the card says so); inputs that break the card's contract are refused."
     spec, names = card_contract(card), card_classes(card)
     if isinstance(x, SkeletonRecord): X = clip_tensor(x, spec)[None]
     else:
@@ -209,7 +234,7 @@ def classify(model:nn.Module, # a checkpoint's model (`load_checkpoint`)
         if X.ndim != 4 or X.shape[1:] != spec.shape:
             raise ValueError(f"input of shape {tuple(np.shape(x))} does not match {card.get('name', 'the model')}'s contract: (N, C, T, V) = "
                              f"(N, {', '.join(map(str, spec.shape))}), i.e. channels {spec.channels}, {spec.frames} frames, layout {spec.layout}")
-    p = torch.softmax(run_model(model, X), dim=1).numpy()
+    p = torch.softmax(run_model(model, X) / card_temperature(card), dim=1).numpy()
     return [[(names[i], float(q[i])) for i in np.argsort(-q, kind="stable")[:top]] for q in p]
 
 # %% ../nbs/04a_checkpoint.ipynb #cea25187

@@ -16,9 +16,10 @@ from torch import nn
 from torch.utils.data import DataLoader
 import matplotlib.pyplot as plt
 from tqdm.auto import tqdm
+from .catalog import PROTOCOLS, MODEL_KINDS
 from .io import atomic_write, write_json_atomic, read_json, stamp, file_hash
 from .data import load_utd_mhad, load_msr_action3d, utd_cross_subject, msr_cross_subject, load_generic
-from .jhmdb import load_jhmdb
+from .jhmdb import load_jhmdb, JHMDBClip, make_jhmdb_split
 from .clip import ClipSpec, DEFAULT_CLIP, Augment, clip_arrays, make_loader
 from .models import InputNorm, STGCN_PRISM, LSTMBaseline, run_model, predict
 from .userdata import SPLIT_RULES, parse_split, split_records
@@ -31,14 +32,14 @@ from .benchmarks import (METRICS, classification_metrics, run_comprehensive_benc
                               plot_confusion)
 
 # %% auto #0
-__all__ = ['PROTOCOLS', 'NORM_REFERENCE', 'MODEL_KINDS', 'PUBLIC_BACKBONE', 'RECIPES', 'PRIVATE_RECIPES', 'TUNE_DIRS', 'RUN_DIRS',
-           'LABELS', 'PublicData', 'Protocol', 'load_public', 'load_protocol', 'save_protocol', 'read_protocol',
-           'TrainSettings', 'recipe', 'build_model', 'run_name', 'unit_loader', 'public_feature_stats',
-           'pretrain_public', 'fit_private_head', 'fit_private_ncm', 'run_experiment', 'deployable', 'collect_runs',
-           'privacy_utility_sweep', 'release_ledger', 'choose_recipe', 'deploy_private', 'reproduce']
+__all__ = ['NORM_REFERENCE', 'PUBLIC_BACKBONE', 'RECIPES', 'PRIVATE_RECIPES', 'TUNE_DIRS', 'RUN_DIRS', 'RELEASE_KINDS', 'LABELS',
+           'PublicData', 'Protocol', 'load_public', 'load_protocol', 'save_protocol', 'read_protocol',
+           'validation_protocol', 'TrainSettings', 'recipe', 'build_model', 'run_name', 'unit_loader',
+           'public_feature_stats', 'pretrain_public', 'fit_private_head', 'fit_private_ncm', 'run_experiment',
+           'deployable', 'collect_runs', 'privacy_utility_sweep', 'release_ledger', 'choose_recipe', 'deploy_private',
+           'reproduce']
 
 # %% ../nbs/06a_experiments.ipynb #c8476c24
-PROTOCOLS = ("utd", "msr", "jhmdb")   # the library's datasets with a standard protocol (file prefixes of their runs)
 # the input standardisation of each dataset comes from a dataset treated as public (never from the private training split)
 NORM_REFERENCE = MappingProxyType({"utd": "msr", "msr": "utd", "jhmdb": "utd"})
 
@@ -210,8 +211,23 @@ def read_protocol(path:str|Path # a file written by `save_protocol`
     return Protocol(meta["dataset"], meta["description"], z["X_train"], z["y_train"], z["X_test"], z["y_test"], z["persons_train"],
                     z["persons_test"], tuple(meta["classes"]), ClipSpec(**meta["clip"]), norm_from=meta["norm_from"], public=pub, **opt)
 
+# %% ../nbs/06a_experiments.ipynb #7dfb00ff
+def validation_protocol(protocol:Protocol, # the protocol whose training side is split
+                        frac:float=0.2, # target share of each class's training clips held out
+                        seed:int=0, # order in which people are considered (`make_jhmdb_split`)
+                       ) -> Protocol:
+    "The training side split by person into a fit side (train) and a validation side (test); the protocol's test side is dropped."
+    X, y, s = protocol.X_train, protocol.y_train, protocol.persons_train
+    clips = [JHMDBClip(protocol.classes[int(c)], int(c), f"{i:07d}", str(p), i) for i, (c, p) in enumerate(zip(y, s))]
+    held = make_jhmdb_split(clips, test_frac=frac, seed=seed)["test"]
+    val = np.zeros(len(y), bool); val[[int(r) for r in held]] = True
+    if not val.any() or val.all():
+        raise ValueError(f"cannot hold out {frac:.0%} of the training clips by person: {len(set(s))} training people; use another frac")
+    return replace(protocol, X_train=X[~val], y_train=y[~val], persons_train=s[~val], X_test=X[val], y_test=y[val], persons_test=s[val],
+                   description=f"validation: {len(set(s[val]))} of {len(set(s))} training people held out ({int(val.sum())} of {len(y)} "
+                               f"clips) from {protocol.description}; its test side unused")
+
 # %% ../nbs/06a_experiments.ipynb #3756d429
-MODEL_KINDS = ("stgcn", "stgcn_ft", "stgcn_ncm", "lstm", "lstm_ft")
 # kinds whose backbone is pretrained on the public dataset -> the kind whose pretraining they use
 PUBLIC_BACKBONE = MappingProxyType({"stgcn_ft": "stgcn_ft", "stgcn_ncm": "stgcn_ft", "lstm_ft": "lstm_ft"})
 
@@ -592,6 +608,10 @@ TUNE_DIRS = ("benchmarks/tune", "privacy/tune")
 # where it publishes models and their predictions: benchmark runs, the person-level runs, the zoo's deployable models
 RUN_DIRS = ("benchmarks/runs", "privacy/runs", "benchmarks/person", "zoo")
 
+# what a published run file or card is, by its role
+RELEASE_KINDS = MappingProxyType({"benchmark": "benchmark run (model, checkpoint if kept, test predictions)", "deployable": "deployable model",
+                                  "video": "the zoo's video model (no DP: model, validation scores, test predictions)"})
+
 def _legacy(led:dict|None) -> bool:
     "A private ledger written before secret randomness (its noise was seeded from the recorded seed)."
     return bool(led) and led.get("epsilon_target") is not None and "randomness" not in led
@@ -608,7 +628,7 @@ def release_ledger(dataset:str, # "utd", "msr", "jhmdb" (file prefix of its runs
         r = read_json(f); led = r.get("ledger")
         why = ("no DP" if not led else "seeded noise, made before secret randomness: not private as released" if _legacy(led)
                else "NOT PRIVATE (reproducible)" if led.get("private") is False else "DP")
-        rel.append({"name": f.relative_to(R).with_suffix("").as_posix(), "what": "deployable model" if r.get("role") == "deployable" else "benchmark run (model, checkpoint if kept, test predictions)",
+        rel.append({"name": f.relative_to(R).with_suffix("").as_posix(), "what": RELEASE_KINDS.get(r.get("role"), RELEASE_KINDS["benchmark"]),
                     "epsilon": None if not led else led.get("epsilon_prv"), "why": why,
                     "ledger": {**led, "private": False} if _legacy(led) else led})
     for d in TUNE_DIRS:

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 from .io import read_json, file_hash
 from .privacy import PRIVACY_UNITS, NEIGHBOURING, group_privacy
-from .experiments import MODEL_KINDS, PROTOCOLS, choose_recipe
+from .catalog import MODEL_KINDS, PROTOCOLS
+from .experiments import choose_recipe
 
 # %% auto #0
 __all__ = ['results_tables', 'results_headline', 'privacy_statement', 'results_markdown', 'utility_rows', 'efficiency_rows',
@@ -17,8 +18,8 @@ __all__ = ['results_tables', 'results_headline', 'privacy_statement', 'results_m
 
 # %% ../nbs/08b_report.ipynb #da6c00be
 def _pm(mean:float, std:float, n:int) -> str:
-    "A mean +- std over n runs, as a percentage (the mean alone for one run)."
-    return f"{100*mean:.1f} +- {100*std:.1f}" if n > 1 else f"{100*mean:.1f}"
+    "A mean ± std over n runs, as a percentage (the mean alone for one run); non-breaking spaces keep it on one line in a table."
+    return f"{100*mean:.1f}\u00a0±\u00a0{100*std:.1f}" if n > 1 else f"{100*mean:.1f}"
 
 # %% ../nbs/08b_report.ipynb #a23f5fe1
 def _eps_label(e) -> str:
@@ -71,7 +72,7 @@ def _utility_table(R:Path) -> list:
     wide = wide[[c for c in ["no DP", "8", "4", "2", "1", "0.5"] if c in wide.columns]]
     order = _DATASET_ORDER | _KIND_ORDER
     wide = wide.reset_index().sort_values(["dataset", "model"], key=lambda c: c.map(lambda v: order.get(v, 99)))
-    return [dict(title="Accuracy % against epsilon (`prism reproduce`; test split of each protocol, mean +- std over seeds, delta 1e-5)",
+    return [dict(title="Accuracy % against epsilon (`prism reproduce`; test split of each protocol, mean ± std over seeds, delta 1e-5)",
                  table=wide.rename(columns={c: f"eps {c}" for c in wide.columns if c not in ("dataset", "model", "no DP")}),
                  source=f, **_provenance(R/"benchmarks/reproduce.json", f),
                  note="Models: stgcn and lstm (the DPLSTM baseline) are trained end to end on the private data, with DP-SGD at each epsilon "

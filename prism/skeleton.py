@@ -10,8 +10,6 @@ from functools import cached_property
 import numpy as np
 import torch
 from scipy.sparse.csgraph import connected_components, shortest_path
-from torch_geometric.utils import (to_undirected, add_self_loops, remove_self_loops,
-                                   contains_isolated_nodes, to_scipy_sparse_matrix)
 import matplotlib.pyplot as plt
 
 # %% auto #0
@@ -456,6 +454,7 @@ def edge_index(layout:str|Layout, # layout name or object
                self_loops:bool=False, # add (v, v) for every joint
               ) -> torch.LongTensor:
     "Bone graph of `layout` as a torch-geometric `edge_index` of shape (2, E)."
+    from torch_geometric.utils import to_undirected, add_self_loops   # heavy (seconds to import): only where it is used
     lay = get_layout(layout)
     ei = torch.tensor(lay.edges, dtype=torch.long).t().contiguous()
     if undirected: ei = to_undirected(ei, num_nodes=lay.num_joints)
@@ -464,6 +463,7 @@ def edge_index(layout:str|Layout, # layout name or object
 
 def graph_summary(layout:str|Layout) -> dict:
     "Nodes, undirected edges, connected components and isolated joints of a layout's bone graph."
+    from torch_geometric.utils import contains_isolated_nodes, to_scipy_sparse_matrix
     lay = get_layout(layout)
     ei = edge_index(lay)
     n_comp, _ = connected_components(to_scipy_sparse_matrix(ei, num_nodes=lay.num_joints), directed=False)

@@ -417,3 +417,37 @@ def test_screenshots_are_not_blank(base_url, tab, shots):
         png = tab.screenshot(shots/f'{Path(page).stem}.png')
         tab.screenshot(shots/f'{Path(page).stem}_full.png', full=True)
         assert _distinct_colours(png) > 20, f'{page}: screenshot {png} is (nearly) blank'
+
+
+FIT = """(() => {
+  const main = document.querySelector('main'), right = main.getBoundingClientRect().right;
+  const text = e => (e.innerText || '').split('\\n').sort((a, b) => b.length - a.length)[0].slice(0, 90);
+  const lines = e => { const r = document.createRange(); r.selectNodeContents(e);
+                       return new Set(Array.from(r.getClientRects()).map(b => Math.round(b.top))).size; };
+  return {
+    width: main.clientWidth,
+    cut: Array.from(main.querySelectorAll('pre')).filter(e => e.scrollWidth > e.clientWidth + 2).map(text),
+    out: Array.from(main.querySelectorAll('pre, table, img, .cell-output')).filter(e => e.getBoundingClientRect().right > right + 2)
+                .map(e => e.tagName + ': ' + (e.tagName === 'IMG' ? e.naturalWidth + ' px' : text(e))),
+    wrapped: Array.from(main.querySelectorAll('td')).filter(td => td.innerText.includes('±') && lines(td) > 1).map(td => td.innerText),
+    shrunk: Array.from(main.querySelectorAll('img')).filter(i => i.naturalWidth > 0 && i.getBoundingClientRect().width < 0.45 * i.naturalWidth)
+                .map(i => `${i.naturalWidth} px shown at ${Math.round(i.getBoundingClientRect().width)} px`),
+  };
+})()"""
+
+
+@pytest.mark.parametrize('page', PAGES)
+def test_pages_fit_the_column(page, base_url, tab, shots):
+    """At 1280 px the body column gets most of the window, and everything in it fits: no code or output line is cut
+    off (long lines wrap), no table, figure or output runs past the column (a wide table scrolls in its own box), a
+    `mean ± std` cell stays on one line, and no figure is shrunk below 45% of its width (a figure whose panels stand
+    side by side: stack them, one per row)."""
+    tab.open(base_url + page)
+    tab.js(PAGE_STATE)   # images loaded
+    fit = tab.js(FIT)
+    if page == 'index.html': tab.screenshot(shots/'index_fit_full.png', full=True)
+    assert fit['width'] >= 0.55 * WIDTH, f'{page}: the body column is {fit["width"]} px of a {WIDTH} px window'
+    assert not fit['cut'], f'{page}: {len(fit["cut"])} code or output blocks are cut off, e.g. {fit["cut"][:3]}'
+    assert not fit['out'], f'{page}: runs past the body column: {fit["out"][:5]}'
+    assert not fit['wrapped'], f'{page}: mean ± std cells broken over two lines: {fit["wrapped"][:5]}'
+    assert not fit['shrunk'], f'{page}: figures shrunk to fit the column: {fit["shrunk"]}'

@@ -119,3 +119,17 @@ def test_own_data_from_files_to_a_private_run(data_root, tmp_path):
     run = read_json(tmp_path / "runs" / "mine_stgcn_ncm_eps8_s0.json")
     assert run["private"] and run["ledger"]["epsilon_prv"] <= 8 + 1e-6 and run["public_backbone"] == "utd_private"
     assert run["protocol"] == "mine, cross-subject, alternate subjects in natural order (train 1, 3; test 2, 4)"
+
+
+def test_help_and_refused_arguments_load_no_torch():
+    """`prism --help`, a subcommand's help, `--version` and a refused argument answer before anything heavy is imported:
+    torch, torch-geometric, Opacus, numpy and the commands stay unloaded (`python -X importtime` lists every module imported)."""
+    for argv, rc in ((["--help"], 0), (["train", "--help"], 0), (["--version"], 0), (["train", "--epochs", "0"], 2),
+                     (["predict", "--top", "0", "a", "b"], 2)):
+        r = subprocess.run([sys.executable, "-X", "importtime", "-m", "prism.cli", *argv], env=_env(), capture_output=True, text=True,
+                           timeout=300)
+        assert r.returncode == rc, r.stderr[-2000:]
+        loaded = {l.split("|")[-1].strip() for l in r.stderr.splitlines() if l.startswith("import time:")}
+        assert "prism.cli" in loaded or "prism" in loaded, r.stderr[-2000:]
+        heavy = sorted(loaded & {"torch", "torch_geometric", "opacus", "numpy", "pandas", "prism.commands"})
+        assert not heavy, f"prism {' '.join(argv)} imported {heavy}"

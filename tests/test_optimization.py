@@ -143,3 +143,33 @@ def test_int8_feature_error(setup):
     X, _, stgcn, _ = setup
     fe = int8_feature_error(stgcn, X, X)
     assert 0 <= fe["median"] <= fe["max"] and fe["features"] == stgcn.head.in_features
+
+
+def test_a_private_card_refuses_a_temperature_fitted_on_private_clips(setup, tmp_path):
+    "A temperature fitted on private clips is a release the ledger does not count: refused on a private card, kept on a public one."
+    X, y, stgcn, _ = setup
+    led = {"epsilon_prv": 4.0, "delta": 1e-5, "private": True, "randomness": "secret: OS entropy"}
+    cal = {"temperature": 1.8, "fitted_on": "validation clips of the private training side"}
+    with pytest.raises(ValueError, match="one more release"):
+        save_checkpoint(stgcn, tmp_path / "a", {"epsilon": 4.0, "ledger": led, "calibration": cal})
+    assert list(tmp_path.iterdir()) == []
+    save_checkpoint(stgcn, tmp_path / "b", {"epsilon": 4.0, "ledger": led, "calibration": {**cal, "public_data": True}})
+    save_checkpoint(stgcn, tmp_path / "c", {"epsilon": None, "calibration": cal})   # a non-private model may use its own clips
+
+
+def test_the_zoo_video_model_is_chosen_and_calibrated_on_validation():
+    """results/zoo/jhmdb_nodp: trained on JHMDB's MediaPipe poses, the kind chosen by validation accuracy (not test), its
+    temperature fitted on the validation side, and its test predictions and ECE on the card agree with each other."""
+    from prism.checkpoint import card_temperature
+    from prism.benchmarks import expected_calibration_error
+    card = json.loads((Path(__file__).resolve().parents[1] / "results/zoo/jhmdb_nodp.json").read_text())
+    assert card["dataset"] == "jhmdb" and card["epsilon"] is None and card["role"] == "video"
+    v = card["validation"]
+    assert v["chosen"] == max(v["scores"], key=v["scores"].get) and "test side unused" in v["split"]
+    assert card["model"]["class"] == {"stgcn": "STGCN_PRISM", "lstm": "LSTMBaseline"}[v["chosen"]]
+    cal, pred = card["calibration"], card["test_predictions"]
+    assert card_temperature(card) == cal["temperature"] and "validation side" in cal["fitted_on"]
+    ok = np.array(pred["y_true"]) == np.array(pred["y_pred"])
+    assert abs(ok.mean() - card["accuracy"]) < 1e-9 and len(ok) == card["num_test"]
+    assert abs(expected_calibration_error(pred["confidence"], ok) - cal["ece_test"]["scaled"]) < 1e-4
+    assert abs(expected_calibration_error(pred["confidence_raw"], ok) - cal["ece_test"]["raw"]) < 1e-4

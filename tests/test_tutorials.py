@@ -77,3 +77,23 @@ def test_tutorial_runs_as_a_participant_runs_it(nb, data_root, tmp_path):
     assert r.returncode == 0, f'{nb.name} failed when run by hand with PRISM_DATA={rel}:\n{r.stderr[-4000:]}'
     assert (tmp_path / nb.name).is_file()
     assert _git_status() == before, f'{nb.name} changed the repository:\n{_git_status()}'
+
+
+def test_tutorial_1_reads_video_with_a_video_model_and_says_how_far_to_trust_it():
+    """Tutorial 1 classifies its video clips with the zoo's model trained on poses from video (not a Kinect model), says
+    what that model gets right and wrong, and wherever it shows probabilities it also shows how calibrated they are
+    (reliability diagrams) and that small-epsilon models can be over-confident."""
+    nb = ROOT/'nbs'/'tutorials'/'01_video_to_private_recognition.ipynb'
+    cs = cells(nb)
+    code = '\n'.join(src(c) for c in cs if c['cell_type'] == 'code')
+    prose = ' '.join(src(c) for c in cs if c['cell_type'] == 'markdown')
+    card = json.loads((ROOT/'results'/'zoo'/'jhmdb_nodp.json').read_text(encoding='utf-8'))
+    assert card['dataset'] == 'jhmdb' and 'wave' in card['classes']
+    assert 'load_checkpoint(ZOO / "jhmdb_nodp")' in code and 'classify(model, card, rec)' in code
+    assert 'jhmdb_split()["test"]' in code, 'the clips shown must come from the test side, not from what the model trained on'
+    assert code.count('plot_reliability(') >= 2, 'a reliability diagram for the video model and for the private models'
+    assert 'test_predictions' in code, 'say what the model gets right and wrong, from its test predictions'
+    for word in ('over-confident', 'temperature', 'release'):
+        assert word in prose, f'tutorial 1 does not say {word!r}'
+    outs = ''.join(''.join(o.get('text', '')) for c in cs for o in c.get('outputs', []))
+    assert 'wave clips of the test side:' in outs and 'test ECE' in outs
