@@ -60,11 +60,15 @@ def file_hash(path:str|Path # a file
 def write_json_atomic(path:str|Path, # destination
                       obj:dict, # JSON-serialisable content (numpy scalars and arrays are converted)
                      ) -> Path:
-    "Write JSON atomically; the content is serialised before any file is touched."
+    "Write JSON atomically; the content is serialised before any file is touched; an object without a data form is refused."
     def default(o):
         if hasattr(o, "tolist"): return o.tolist()
         if hasattr(o, "item"): return o.item()
-        return str(o)
+        s = str(o)   # paths, devices, dates: their text is their value
+        if " object at 0x" in s:   # a default repr: a memory address, not a setting
+            raise TypeError(f"{path}: cannot record a {type(o).__name__} object (its text is {s!r}); record its settings as data, "
+                            "e.g. a dict (`Augment.settings()`)")
+        return s
     text = json.dumps(obj, indent=1, default=default)
     return atomic_write_text(path, text)
 
