@@ -18,6 +18,7 @@ import argparse, sys
 from pathlib import Path
 import numpy as np
 import torch
+from scipy.special import softmax
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from prism.io import stamp, write_json_atomic
@@ -26,9 +27,6 @@ from prism.privacy import release_summary
 from prism.models import run_model
 from prism.benchmarks import classification_metrics, fit_temperature, expected_calibration_error
 from prism.checkpoint import save_checkpoint, update_card
-
-def _softmax(z:np.ndarray) -> np.ndarray:
-    z = z - z.max(1, keepdims=True); e = np.exp(z); return e / e.sum(1, keepdims=True)
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -64,7 +62,7 @@ def train(a, command:str) -> None:
     run, model = runs[best]
     T = fit_temperature(run_model(model, val.X_test).numpy(), val.y_test)
     z = run_model(model, data.X_test).numpy()
-    raw, scaled = _softmax(z), _softmax(z / T)
+    raw, scaled = softmax(z, axis=1), softmax(z / T, axis=1)
     y_pred = z.argmax(1); ok = y_pred == data.y_test
     card = {k: v for k, v in run.items() if k not in ("y_true", "y_pred", "history", "accuracy", "f1_macro", "precision_macro",
                                                          "recall_macro", "kappa", "n", "num_test", "note")}
