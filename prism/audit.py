@@ -26,7 +26,7 @@ from .kinematics import compute_channels, normalize_pose, canonical_bone_lengths
 from .data import load_utd_mhad, load_msr_action3d, utd_cross_subject
 from .clip import DEFAULT_CLIP, clip_arrays, make_loader
 from .models import STGCN_PRISM, InputNorm, run_model, predict
-from .privacy import (create_privacy_config, PrivacyPreservingTrainer, noise_multiplier_for, gaussian_noise,
+from .privacy import (create_privacy_config, PrivacyPreservingTrainer, noise_multiplier_for, gaussian_noise, private_class_sums,
                            secret_numpy_rng)
 from .experiments import PublicData, TrainSettings, pretrain_public, fit_private_ncm, fit_private_head, recipe
 from .attacks import (auc_score, roc_points, mia_metrics, clopper_pearson, eps_lower_bound, one_run_audit,
@@ -397,7 +397,8 @@ NCM_CONTROLS = ("none", "quarter noise", "replayable seed")
 
 def _scaled_library_noise(scale:float):
     "Inside this block the library's Gaussian noise has `scale` times its std while every ledger still claims the full std (a planted bug)."
-    return mock.patch(f"{fit_private_ncm.__module__}.gaussian_noise", lambda shape, std, *a, **k: gaussian_noise(shape, std * scale, *a, **k))
+    # `fit_private_ncm` releases its class sums through `private_class_sums`: patch the noise where that mechanism draws it
+    return mock.patch(f"{private_class_sums.__module__}.gaussian_noise", lambda shape, std, *a, **k: gaussian_noise(shape, std * scale, *a, **k))
 
 def audit_private_ncm(features:np.ndarray, # (N, F) public-backbone features of the private training clips (the data set D)
                       labels:np.ndarray, # (N,) their classes

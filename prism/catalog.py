@@ -12,4 +12,4 @@ __all__ = ['PROTOCOLS', 'MODEL_KINDS']
 PROTOCOLS = ("utd", "msr", "jhmdb")   # the library's datasets with a standard protocol (file prefixes of their runs)
 
 # %% ../nbs/00a_catalog.ipynb #61a8876b
-MODEL_KINDS = ("stgcn", "stgcn_ft", "stgcn_ncm", "lstm", "lstm_ft")   # how a model is trained (`prism.experiments.RECIPES`)
+MODEL_KINDS = ("stgcn", "stgcn_ft", "stgcn_ncm", "lstm", "lstm_ft", "pyramid_ncm")   # how a model is trained (`prism.experiments.RECIPES`)

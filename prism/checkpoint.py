@@ -17,7 +17,7 @@ from .pose import VIDEO_EXTS, extract_pose, load_pose, pose_joints
 from .data import SkeletonRecord, UTD_ACTIONS, msr_action_names
 from .jhmdb import JHMDB_CLASSES
 from .clip import ClipSpec, clip_tensor
-from .models import STGCN_PRISM, LSTMBaseline, count_parameters, run_model
+from .models import STGCN_PRISM, LSTMBaseline, PyramidNCM, count_parameters, run_model
 
 # %% auto #0
 __all__ = ['ROLES', 'KNOWN_CLASSES', 'model_config', 'model_from_config', 'checkpoint_paths', 'check_publishable',
@@ -26,7 +26,7 @@ __all__ = ['ROLES', 'KNOWN_CLASSES', 'model_config', 'model_from_config', 'check
 
 # %% ../nbs/04a_checkpoint.ipynb #00d8b5ec
 def model_config(model:nn.Module) -> dict:
-    "Class name and constructor arguments that rebuild `model` (STGCN_PRISM or LSTMBaseline)."
+    "Class name and constructor arguments that rebuild `model` (STGCN_PRISM, LSTMBaseline or PyramidNCM)."
     if isinstance(model, STGCN_PRISM):
         b = model.blocks
         return {"class": "STGCN_PRISM", "num_joints": model.num_joints, "in_channels": model.in_channels,
@@ -38,7 +38,10 @@ def model_config(model:nn.Module) -> dict:
         return {"class": "LSTMBaseline", "num_joints": model.num_joints, "in_channels": model.in_channels,
                 "num_classes": model.num_classes, "hidden_size": model.lstm.hidden_size, "num_layers": model.lstm.num_layers,
                 "bidirectional": bool(model.lstm.bidirectional), "dropout": model.drop.p}
-    raise TypeError(f"no checkpoint config for {type(model).__name__} (known: STGCN_PRISM, LSTMBaseline)")
+    if isinstance(model, PyramidNCM):
+        return {"class": "PyramidNCM", "num_joints": model.num_joints, "in_channels": model.in_channels, "num_classes": model.num_classes,
+                "channels": list(model.channels), "levels": list(model.levels), "dims": model.dims, "degree": model.degree}
+    raise TypeError(f"no checkpoint config for {type(model).__name__} (known: STGCN_PRISM, LSTMBaseline, PyramidNCM)")
 
 def model_from_config(config:dict) -> nn.Module:
     "A fresh model built from `model_config` output."
@@ -48,7 +51,8 @@ def model_from_config(config:dict) -> nn.Module:
         cfg["channels"], cfg["strides"] = tuple(cfg["channels"]), tuple(cfg["strides"])
         return STGCN_PRISM(**cfg)
     if cls == "LSTMBaseline": return LSTMBaseline(**cfg)
-    raise ValueError(f"unknown model class {cls!r} in the checkpoint card (known: STGCN_PRISM, LSTMBaseline)")
+    if cls == "PyramidNCM": return PyramidNCM(**cfg)
+    raise ValueError(f"unknown model class {cls!r} in the checkpoint card (known: STGCN_PRISM, LSTMBaseline, PyramidNCM)")
 
 def checkpoint_paths(path:str|Path) -> dict:
     "The weights, card and markdown paths of a checkpoint stem (a trailing .safetensors/.json/.md is ignored)."

@@ -21,13 +21,14 @@ from .io import atomic_write, write_json_atomic, read_json, stamp, file_hash
 from .data import load_utd_mhad, load_msr_action3d, utd_cross_subject, msr_cross_subject, load_generic
 from .jhmdb import load_jhmdb, JHMDBClip, make_jhmdb_split
 from .clip import ClipSpec, DEFAULT_CLIP, Augment, clip_arrays, make_loader
-from .models import InputNorm, STGCN_PRISM, LSTMBaseline, run_model, predict
+from .kinematics import channel_slices
+from .models import InputNorm, STGCN_PRISM, LSTMBaseline, PyramidNCM, run_model, predict
 from .userdata import SPLIT_RULES, parse_split, split_records
 from .checkpoint import (save_checkpoint, load_checkpoint, update_card, checkpoint_paths, card_contract, model_config,
                               model_from_config)
 from .privacy import (PrivacyConfig, PrivacyPreservingTrainer, LinearHead, create_privacy_config, privacy_ledger, is_nonprivate,
                            PersonDataset, collate_persons, run_generators, gaussian_noise, noise_multiplier_for, compose_releases,
-                           release_summary)
+                           release_summary, private_class_sums)
 from .benchmarks import (METRICS, classification_metrics, run_comprehensive_benchmark, aggregate_runs, plot_privacy_utility,
                               plot_confusion)
 
@@ -35,9 +36,9 @@ from .benchmarks import (METRICS, classification_metrics, run_comprehensive_benc
 __all__ = ['NORM_REFERENCE', 'PUBLIC_BACKBONE', 'RECIPES', 'PRIVATE_RECIPES', 'TUNE_DIRS', 'RUN_DIRS', 'RELEASE_KINDS', 'LABELS',
            'PublicData', 'Protocol', 'load_public', 'load_protocol', 'save_protocol', 'read_protocol',
            'validation_protocol', 'TrainSettings', 'recipe', 'build_model', 'run_name', 'unit_loader',
-           'public_feature_stats', 'pretrain_public', 'fit_private_head', 'fit_private_ncm', 'run_experiment',
-           'deployable', 'collect_runs', 'privacy_utility_sweep', 'release_ledger', 'choose_recipe', 'deploy_private',
-           'reproduce']
+           'public_feature_stats', 'pretrain_public', 'fit_private_head', 'fit_private_ncm', 'fit_private_pyramid',
+           'run_experiment', 'deployable', 'collect_runs', 'privacy_utility_sweep', 'release_ledger', 'choose_recipe',
+           'deploy_private', 'reproduce']
 
 # %% ../nbs/06a_experiments.ipynb #c8476c24
 # the input standardisation of each dataset comes from a dataset treated as public (never from the private training split)
@@ -250,11 +251,14 @@ class TrainSettings:
     pretrain_epochs:int=5 # public pretraining: epochs
     ema:float|None=None # private head: EMA decay of its weights
     views:int=1 # private head: augmentation multiplicity (augmented views per clip averaged before clipping)
-    dims:int=0 # class-means head: project on the public features' top `dims` directions first (0: none)
+    dims:int=0 # class-means heads: project on the public features' top `dims` directions first (0: none; pyramid_ncm needs >= 1)
+    degree:int=1 # pyramid_ncm: degree p of the kernel <g, h>^p its class sums are taken in
+    shrink:float=0.1 # pyramid_ncm: weight of the identity in the public within-class covariance it whitens with (1: no whitening)
 
     def __post_init__(self):
-        for k in ("lr", "epochs", "batch_size", "lr_dp", "epochs_dp", "batch_size_dp", "max_grad_norm", "pretrain_lr", "pretrain_epochs", "views"):
+        for k in ("lr", "epochs", "batch_size", "lr_dp", "epochs_dp", "batch_size_dp", "max_grad_norm", "pretrain_lr", "pretrain_epochs", "views", "degree"):
             if not getattr(self, k) > 0: raise ValueError(f"{k} must be > 0, got {getattr(self, k)!r}")
+        if not 0 <= self.shrink <= 1: raise ValueError(f"shrink must be in [0, 1], got {self.shrink!r}")
         object.__setattr__(self, "channels", tuple(self.channels))
     def optimisation(self, private:bool) -> tuple:
         "(lr, epochs, batch size) of a private or a non-private run."
@@ -281,7 +285,11 @@ RECIPES:Mapping[str, TrainSettings] = MappingProxyType({
     "lstm": TrainSettings(lr=0.1, epochs=60, batch_size=32, weight_decay=5e-4, augment=Augment()),
     # the LSTM's counterpart of stgcn_ft: an LSTM pretrained on the public dataset, its last layer trained privately
     "lstm_ft": TrainSettings(pretrain_lr=0.05, pretrain_epochs=60, lr=0.1, lr_dp=1.0, epochs=15, epochs_dp=15,
-                             batch_size=160, batch_size_dp=160, ema=0.9)})
+                             batch_size=160, batch_size_dp=160, ema=0.9),
+    # no network: data-free kinematic pyramid features, mapped with public statistics (projection, within-class whitening),
+    # degree-`degree` kernel features, class sums released once (Gaussian mechanism); dims, degree and shrink chosen on
+    # UTD-MHAD's training subjects by bench/private_heads.py (results/privacy/tune/private_heads/utd_validation.json)
+    "pyramid_ncm": TrainSettings(dims=64, degree=2, shrink=0.1)})
 
 # %% ../nbs/06a_experiments.ipynb #eb8d4681
 def recipe(kind:str, # one of MODEL_KINDS
@@ -304,13 +312,18 @@ def build_model(kind:str, # one of MODEL_KINDS
                 num_classes:int, # output classes
                 settings:TrainSettings|None=None, # sizes (None: `RECIPES[kind]`)
                ) -> nn.Module:
-    "A fresh `STGCN_PRISM` or `LSTMBaseline` for `kind`, sized by its settings."
+    "A fresh `STGCN_PRISM`, `LSTMBaseline` or `PyramidNCM` for `kind`, sized by its settings."
     s = settings or recipe(kind)
     if kind in ("stgcn", "stgcn_ft", "stgcn_ncm"):
         return STGCN_PRISM(num_joints=clip.num_joints, in_channels=clip.in_channels, num_classes=num_classes, layout=clip.layout,
                            channels=s.channels, dropout=s.dropout)
     if kind in ("lstm", "lstm_ft"):
         return LSTMBaseline(num_joints=clip.num_joints, in_channels=clip.in_channels, num_classes=num_classes, hidden_size=s.hidden_size)
+    if kind == "pyramid_ncm":   # pools the clip's positions and velocities (all channels when it has neither)
+        sl = channel_slices(clip.channels)
+        pooled = [c for n in ("pos", "vel") if n in sl for c in range(sl[n].start, sl[n].stop)] or None
+        return PyramidNCM(num_joints=clip.num_joints, in_channels=clip.in_channels, num_classes=num_classes, channels=pooled,
+                          dims=s.dims, degree=s.degree)
     raise ValueError(f"unknown model kind {kind!r}; known: {MODEL_KINDS}")
 
 # %% ../nbs/06a_experiments.ipynb #ca037623
@@ -425,28 +438,37 @@ def fit_private_ncm(model:nn.Module, # backbone from public pretraining (only it
         P = torch.linalg.svd(fp - fp.mean(0), full_matrices=False)[2][:dims].T   # (F, dims)
         f = f @ P
     u = f / f.norm(dim=1, keepdim=True).clamp_min(1e-12)   # every clip adds a unit vector to its class's sum: L2 sensitivity 1
-    if config is not None and config.unit == "person":   # one person adds the mean of their unit vectors: Frobenius norm <= 1
-        if persons is None: raise ValueError("the person privacy unit needs the person of every training clip")
-        inv = np.unique(np.asarray(persons), return_inverse=True)[1]
-        u = u / torch.as_tensor(np.bincount(inv), dtype=u.dtype)[torch.as_tensor(inv)][:, None]
-    S = torch.zeros(model.num_classes, f.shape[1]).index_add_(0, torch.as_tensor(np.asarray(y)), u)
-    ledger, sigma = None, 0.0
-    if config is not None:
-        sigma = config.noise_multiplier if config.noise_multiplier is not None else noise_multiplier_for(
-            config.epsilon, config.delta, sample_rate=1.0, steps=1, accountant=config.accountant)
-        noise_gen, _, randomness = run_generators(config, seed)
-        S = S + gaussian_noise(S.shape, sigma, noise_gen)
-        n_units = len(np.unique(np.asarray(persons))) if config.unit == "person" else len(y)
-        ledger = privacy_ledger([(sigma, 1.0, 1)], config, n_units, 1, randomness=randomness, clips_per_person=_clips_per_person(persons))
-        ledger.update(mechanism=("Gaussian mechanism, one release of the per-class sums of unit-norm clip features (L2 sensitivity 1"
-                                 + (", each person's clips averaged)" if config.unit == "person" else ")")),
-                      max_grad_norm=None, grad_sample_mode=None, feature_norm=1.0)
+    rel = private_class_sums(u, y, model.num_classes, config, seed, persons)   # the Gaussian mechanism (the person unit: 1/count weights)
+    S, ledger, sigma = rel["sums"], rel["ledger"], rel["noise_multiplier"]
     C = S / S.norm(dim=1, keepdim=True).clamp_min(1e-12)
     W = C if P is None else C @ P.T   # back to the backbone's feature space
     with torch.no_grad():   # argmax_c <C_c, P'(x - mu) / sd> is the cosine rule (the norm of x does not change the argmax), folded into one Linear
         model.head.weight.copy_(W / sd); model.head.bias.copy_(-(W * (mu / sd)).sum(1))
     return {"ledger": ledger, "history": [], "hparams": {"head": "nearest class mean (cosine)", "noise_multiplier": float(sigma),
                                                           "dims": dims, "seed": seed, "num_train": int(len(y))}}
+
+# %% ../nbs/06a_experiments.ipynb #3a230429
+def fit_private_pyramid(model:PyramidNCM, # from `build_model("pyramid_ncm", ...)`, its `input_norm` set (public statistics)
+                        X:np.ndarray, # (N, C, T, V) private training inputs
+                        y:np.ndarray, # (N,) their labels
+                        public:PublicData, # the public clips and labels its map is fitted on
+                        config:PrivacyConfig|None=None, # epsilon, delta, accountant and unit; None: non-private
+                        persons=None, # (N,) person of every clip (the person unit; the ledger's person-level line)
+                        seed:int=0, # used only when `config.reproducible` (else the noise is secret)
+                        shrink:float=0.1, # whitening shrinkage of the public map (`prism.models.fit_embedding`)
+                       ) -> dict:
+    "Fit the model's map on PUBLIC clips, then make its head the private clips' per-class sums of kernel features, released once with Gaussian noise."
+    if public is None: raise ValueError("no public dataset: pyramid_ncm fits its map on public clips (load the protocol with norm_from='public')")
+    model.fit_public(public.X, public.y, shrink).eval()
+    phi = run_model(model, X, method="features")   # rows of length 1: L2 sensitivity 1 per clip
+    rel = private_class_sums(phi, y, model.num_classes, config, seed, persons)
+    with torch.no_grad(): model.head.weight.copy_(rel["sums"]); model.head.bias.zero_()
+    if rel["ledger"] is not None:
+        rel["ledger"]["mechanism"] += (f"; the features: kinematic pyramid of the clip, public projection to {model.dims} dimensions and "
+                                       f"within-class whitening (fitted on {public.name}), degree-{model.degree} kernel features")
+    return {"ledger": rel["ledger"], "history": [], "hparams": {"head": f"class sums of degree-{model.degree} kernel features (dot product)",
+            "noise_multiplier": rel["noise_multiplier"], "dims": model.dims, "degree": model.degree, "shrink": shrink,
+            "features": model.feature_dim, "public": public.name, "seed": seed, "num_train": int(len(y))}}
 
 # %% ../nbs/06a_experiments.ipynb #aa16cc51
 def _backbone(protocol:Protocol, kind:str, s:TrainSettings, seed:int, device:str, backbones:dict|None) -> nn.Module:
@@ -493,6 +515,8 @@ def run_experiment(protocol:Protocol, # what to train and test on (`load_protoco
     cfg = (create_privacy_config(float(epsilon), delta, max_grad_norm=s.max_grad_norm, unit=unit, reproducible=reproducible,
                                  num_samples=len(np.unique(persons)) if unit == "person" else len(ytr)) if private else None)
     ft = kind in PUBLIC_BACKBONE
+    if kind == "pyramid_ncm" and protocol.public is None:
+        raise ValueError("no public dataset: pyramid_ncm fits its map on public clips (load the protocol with norm_from='public')")
     if ft:   # the public backbone (shared through `backbones`), then the private last layer
         backbone = _backbone(protocol, kind, s, seed, device, backbones)
         if protocol.public.checkpoint is not None:   # the checkpoint's own architecture, with a fresh head for these classes
@@ -501,7 +525,9 @@ def run_experiment(protocol:Protocol, # what to train and test on (`load_protoco
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*(Optimal order|Full backward hook).*")   # the ledger says which randomness was used
-        if kind == "stgcn_ncm":
+        if kind == "pyramid_ncm":
+            res = fit_private_pyramid(model, Xtr, ytr, protocol.public, cfg, persons, seed, s.shrink)
+        elif kind == "stgcn_ncm":
             res = fit_private_ncm(model, Xtr, ytr, backbone.public_feature_stats, cfg, persons, seed, s.dims,
                                   protocol.public.X if s.dims else None)
         elif ft:
@@ -512,14 +538,14 @@ def run_experiment(protocol:Protocol, # what to train and test on (`load_protoco
                                           clips_per_person=_clips_per_person(persons))
             res = tr.train(unit_loader(Xtr, ytr, persons, bs, cfg, seed), None, num_epochs=epochs)
     seconds = time.perf_counter() - t0
-    final = (model if ft else tr.eval_model).cpu()
+    final = (model if ft or kind == "pyramid_ncm" else tr.eval_model).cpu()
     y_pred = predict(final, protocol.X_test)
     k = protocol.num_classes
     out = {**stamp(command), "dataset": protocol.dataset, "protocol": protocol.description, "model": kind, "seed": seed,
            "epsilon": float(epsilon) if private else None, "delta": delta if private else None,
            "private": bool(private and not reproducible), "privacy_unit": unit if private else None,
            "layout": protocol.clip.layout, "spec": protocol.clip.channels, "frames": protocol.clip.frames,
-           "input_norm_from": protocol.norm_from, "pretrained_on": protocol.public.name if ft else None,
+           "input_norm_from": protocol.norm_from, "pretrained_on": protocol.public.name if ft or kind == "pyramid_ncm" else None,
            **({"public_backbone": Path(protocol.public.checkpoint).name} if ft and protocol.public.checkpoint else {}), "device": str(device),
            **classification_metrics(protocol.y_test, y_pred, k), "num_train": int(len(ytr)), "num_test": int(len(protocol.y_test)),
            "train_seconds": seconds, "ledger": res["ledger"], "settings": s.settings(), "hparams": res["hparams"],
@@ -535,8 +561,8 @@ def run_experiment(protocol:Protocol, # what to train and test on (`load_protoco
 
 # %% ../nbs/06a_experiments.ipynb #4d5d2fcf
 def deployable(kind:str, epsilon) -> bool:
-    "Whether a run's model is kept as a checkpoint: public-pretrained models at any epsilon and every non-private model (end-to-end DP models stay near chance)."
-    return kind in PUBLIC_BACKBONE or is_nonprivate(epsilon)
+    "Whether a run's model is kept as a checkpoint: public-pretrained and data-free models at any epsilon and every non-private model (end-to-end DP models stay near chance)."
+    return kind in PUBLIC_BACKBONE or kind == "pyramid_ncm" or is_nonprivate(epsilon)
 
 # %% ../nbs/06a_experiments.ipynb #7a1fd4cc
 def collect_runs(out_dir:str|Path, # folder of run JSON files
@@ -602,7 +628,8 @@ def privacy_utility_sweep(protocol:Protocol|str="utd", # a `Protocol`, or a libr
 
 # %% ../nbs/06a_experiments.ipynb #ef1eb9b1
 # the recipe kinds a private model is chosen from, and the validation (leave-one-training-subject-out) folders that compare them
-PRIVATE_RECIPES = MappingProxyType({"stgcn_ft": "cv_stgcn_ft_default", "stgcn_ncm": "cv_stgcn_ncm", "lstm_ft": "cv_lstm_ft_default"})
+PRIVATE_RECIPES = MappingProxyType({"stgcn_ft": "cv_stgcn_ft_default", "stgcn_ncm": "cv_stgcn_ncm", "lstm_ft": "cv_lstm_ft_default",
+                                    "pyramid_ncm": "cv_pyramid_ncm"})
 # where this repository publishes tuning runs (validation scores on training subjects, not differentially private)
 TUNE_DIRS = ("benchmarks/tune", "privacy/tune")
 # where it publishes models and their predictions: benchmark runs, the person-level runs, the zoo's deployable models
@@ -696,7 +723,7 @@ def _timed(timings:dict, name:str, fn:Callable, *a, **kw):
     return out
 
 LABELS = MappingProxyType({"stgcn": "ST-GCN", "stgcn_ft": "ST-GCN public+private head", "stgcn_ncm": "ST-GCN public+private class means",
-                           "lstm": "LSTM", "lstm_ft": "LSTM public+private head"})
+                           "lstm": "LSTM", "lstm_ft": "LSTM public+private head", "pyramid_ncm": "Kinematic pyramid+private class sums"})
 
 def reproduce(out:str|Path, # the output folder (a user's run: its own folder; the committed tables: "results")
               quick:bool=True, # the <= 15 min default; False: the full grid (hours)

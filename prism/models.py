@@ -4,10 +4,11 @@
 
 # %% ../nbs/04_models.ipynb #d067e023
 from __future__ import annotations
-import math
+import itertools, math
+from collections import Counter
 import numpy as np
 import torch
-from typing import Callable
+from typing import Callable, Sequence
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 from opacus.layers import DPLSTM
@@ -15,7 +16,8 @@ from .skeleton import get_adjacency, get_layout
 
 # %% auto #0
 __all__ = ['DEFAULT_LAYOUTS', 'resolve_layout', 'GraphConv', 'STGCNBlock', 'InputNorm', 'STGCN_PRISM', 'model_cost',
-           'count_parameters', 'LSTMBaseline', 'run_model', 'predict']
+           'count_parameters', 'LSTMBaseline', 'run_model', 'predict', 'fit_embedding', 'embed_features', 'monomials',
+           'PyramidNCM']
 
 # %% ../nbs/04_models.ipynb #8027b61d
 DEFAULT_LAYOUTS = {33: "mediapipe33", 20: "kinect20_utd", 15: "prism15"}
@@ -269,3 +271,122 @@ def predict(model:Callable, # see `run_model`
            ) -> np.ndarray:
     "(N,) int64 predicted class of every input: the argmax of `run_model`."
     return run_model(model, data, batch_size=batch_size, device=device).argmax(1).numpy().astype(np.int64)
+
+# %% ../nbs/04_models.ipynb #fd443d50
+@torch.no_grad()
+def fit_embedding(F, # (N, D) features of PUBLIC clips
+                  y, # (N,) their labels (the within-class covariance)
+                  dims:int, # principal directions kept
+                  shrink:float=0.1, # weight of the identity in the whitened covariance: 0 is full whitening, 1 none
+                 ) -> dict:
+    "Standardisation, PCA projection, centre and within-class whitening fitted on public features: the buffers of `embed_features`."
+    F = torch.as_tensor(np.asarray(F), dtype=torch.float64); y = np.asarray(y)
+    if F.ndim != 2 or len(F) != len(y): raise ValueError(f"F must be (N, D) with one label per row, got {tuple(F.shape)} and {len(y)} labels")
+    if not 0 <= shrink <= 1: raise ValueError(f"shrink must be in [0, 1], got {shrink!r}")
+    if not 1 <= dims <= min(F.shape[0] - 1, F.shape[1]):
+        raise ValueError(f"dims={dims} needs at least {dims + 1} public clips and {dims} features, got {F.shape[0]} clips of {F.shape[1]} features")
+    if len(np.unique(y)) < 2: raise ValueError("the public labels must hold at least 2 classes (the within-class covariance)")
+    mean, sd = F.mean(0), F.std(0, unbiased=False)
+    scale = sd.clamp_min(1e-2 * float(sd.median()) + 1e-6)   # a (nearly) constant feature is not blown up by 1 / std
+    S = (F - mean) / scale
+    proj = torch.linalg.svd(S - S.mean(0), full_matrices=False).Vh[:dims].T
+    Z = S @ proj; U = Z / Z.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    inv = torch.as_tensor(np.unique(y, return_inverse=True)[1])
+    means = torch.zeros(int(inv.max()) + 1, dims, dtype=U.dtype).index_add_(0, inv, U) / torch.bincount(inv)[:, None]
+    R = U - means[inv]
+    Sw = R.T @ R / len(U)
+    Sw = (1 - shrink) * Sw + shrink * torch.trace(Sw) / dims * torch.eye(dims, dtype=Sw.dtype)
+    w, Q = torch.linalg.eigh(Sw)
+    whiten = (Q / w.clamp_min(1e-12 * float(w.max())).sqrt()) @ Q.T
+    return {k: v.float() for k, v in dict(mean=mean, scale=scale, proj=proj, center=U.mean(0), whiten=whiten).items()}
+
+# %% ../nbs/04_models.ipynb #17fa38fa
+def embed_features(F:torch.Tensor, # (N, D) features
+                   emb:dict, # from `fit_embedding`
+                  ) -> torch.Tensor: # (N, dims) unit vectors
+    "The public map of `fit_embedding` applied to features: unit-length rows."
+    Z = ((F - emb["mean"]) / emb["scale"]) @ emb["proj"]
+    W = (Z / Z.norm(dim=1, keepdim=True).clamp_min(1e-12) - emb["center"]) @ emb["whiten"]
+    return W / W.norm(dim=1, keepdim=True).clamp_min(1e-12)
+
+# %% ../nbs/04_models.ipynb #fc80e28e
+def monomials(dims:int, # variables
+              degree:int, # degree of every monomial
+             ) -> tuple:
+    "(index (M, degree), weight (M,)): the monomials of degree `degree` in `dims` variables, weighted so their inner product is <g, h>^degree."
+    idx = list(itertools.combinations_with_replacement(range(dims), degree))
+    fact = math.factorial(degree)
+    w = [math.sqrt(fact / math.prod(math.factorial(c) for c in Counter(t).values())) for t in idx]
+    return torch.tensor(idx, dtype=torch.long).reshape(-1, degree), torch.tensor(w, dtype=torch.float32)
+
+# %% ../nbs/04_models.ipynb #42565e64
+class PyramidNCM(nn.Module):
+    "Data-free kinematic features (per-joint mean and spread over a temporal pyramid), a public map, a polynomial kernel's features and a class-sum head."
+    def __init__(self, num_joints:int=15, # joints V
+                 in_channels:int=9, # channels C per joint
+                 num_classes:int=27, # number of actions
+                 channels:Sequence|None=None, # indices of the input channels that are pooled (None: all)
+                 levels:Sequence=(1, 2, 4), # temporal pyramid: level L cuts the clip into L equal segments
+                 dims:int=96, # dimensions of the public projection
+                 degree:int=2, # degree of the kernel <g, h>^degree (1: linear)
+                ):
+        super().__init__()
+        channels = tuple(range(in_channels)) if channels is None else tuple(int(c) for c in channels)
+        levels = tuple(int(l) for l in levels)
+        if not channels or min(channels) < 0 or max(channels) >= in_channels or len(set(channels)) != len(channels):
+            raise ValueError(f"channels must be distinct indices in [0, {in_channels}), got {channels}")
+        if not levels or min(levels) < 1: raise ValueError(f"levels must be integers >= 1, got {levels}")
+        if dims < 1 or degree < 1: raise ValueError(f"dims and degree must be >= 1, got dims={dims}, degree={degree}")
+        self.num_joints, self.in_channels, self.num_classes = num_joints, in_channels, num_classes
+        self.channels, self.levels, self.dims, self.degree = channels, levels, int(dims), int(degree)
+        self.input_norm = InputNorm(in_channels)
+        self.pyramid_dim = 2 * len(channels) * num_joints * sum(levels)
+        for k, v in dict(feature_mean=torch.zeros(self.pyramid_dim), feature_scale=torch.ones(self.pyramid_dim),
+                         proj=torch.zeros(self.pyramid_dim, dims), center=torch.zeros(dims), whiten=torch.eye(dims)).items():
+            self.register_buffer(k, v)   # the public map (`fit_public`): saved with the weights
+        idx, w = monomials(self.dims, self.degree)
+        self.register_buffer("monomial_index", idx, persistent=False); self.register_buffer("monomial_weight", w, persistent=False)
+        self.feature_dim = len(idx)
+        self.head = nn.Linear(self.feature_dim, num_classes)
+
+    def pyramid(self, x:torch.Tensor # (N, C, T, V) or (N, C, T, V, M)
+               ) -> tuple: # ((N*M, pyramid_dim) features, M)
+        "Mean and standard deviation over time of every pooled channel and joint, on each segment of the pyramid."
+        x, m = _prepare(self, x)
+        x, T = x[:, list(self.channels)], x.shape[2]
+        if T < 2 * max(self.levels): raise ValueError(f"clips of {T} frames are too short for pyramid levels {self.levels} (need >= {2 * max(self.levels)})")
+        parts = []
+        for L in self.levels:
+            edges = [round(i * T / L) for i in range(L + 1)]
+            for a, b in zip(edges[:-1], edges[1:]):
+                seg = x[:, :, a:b]
+                parts += [seg.mean(2).flatten(1), seg.std(2, unbiased=False).flatten(1)]
+        return torch.cat(parts, 1), m
+
+    def embed(self, x:torch.Tensor) -> tuple:
+        "((N*M, dims) unit vectors g, M): the pyramid through the public map."
+        f, m = self.pyramid(x)
+        return embed_features(f, dict(mean=self.feature_mean, scale=self.feature_scale, proj=self.proj, center=self.center, whiten=self.whiten)), m
+
+    def features(self, x:torch.Tensor) -> torch.Tensor: # (N, feature_dim), rows of length <= 1
+        "The kernel's features: weighted monomials of degree `degree` of g (averaged over bodies)."
+        g, m = self.embed(x)
+        phi = g[:, self.monomial_index].prod(-1) * self.monomial_weight
+        return phi.view(-1, m, phi.shape[-1]).mean(1)
+
+    def forward(self, x:torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+    @torch.no_grad()
+    def fit_public(self, X, # (N, C, T, V) PUBLIC clips (after `input_norm` is set)
+                   y, # (N,) their labels
+                   shrink:float=0.1, # see `fit_embedding`
+                  ) -> "PyramidNCM":
+        "Fit the public map (standardisation, projection, centre, within-class whitening) on public clips; returns the model."
+        X = torch.as_tensor(np.asarray(X), dtype=torch.float32)
+        if X.ndim != 4: raise ValueError(f"public clips must be (N, C, T, V), got shape {tuple(X.shape)}")
+        f = torch.cat([self.pyramid(X[i:i + 256])[0] for i in range(0, len(X), 256)])
+        emb = fit_embedding(f, y, self.dims, shrink)
+        for k, b in dict(mean="feature_mean", scale="feature_scale", proj="proj", center="center", whiten="whiten").items():
+            getattr(self, b).copy_(emb[k])
+        return self

@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_privacy.ipynb #75b0f1b3
 from __future__ import annotations
-import copy, math, secrets, time, warnings
+import copy, functools, math, secrets, time, warnings
 from dataclasses import dataclass, asdict
 from typing import Callable
 import numpy as np
@@ -28,7 +28,7 @@ __all__ = ['PRIVACY_UNITS', 'NEIGHBOURING', 'RANDOMNESS_SECRET', 'GRAD_SAMPLE_MO
            'secret_generator', 'gaussian_noise', 'run_generators', 'secret_numpy_rng', 'noise_multiplier_for',
            'group_privacy', 'is_nonprivate', 'epsilon_from_history', 'privacy_ledger', 'format_ledger',
            'compose_releases', 'release_summary', 'PrivacyPreservingTrainer', 'DistributedPoissonSampler',
-           'PersonDataset', 'collate_persons', 'LinearHead']
+           'PersonDataset', 'collate_persons', 'LinearHead', 'private_class_sums']
 
 # %% ../nbs/05_privacy.ipynb #9098b85d
 PRIVACY_UNITS = {"clip": "one training sequence (clip), not one person",
@@ -159,11 +159,16 @@ def noise_multiplier_for(epsilon:float, # target epsilon of the whole run (> 0)
     if not (np.isfinite(epsilon) and epsilon > 0): raise ValueError(f"epsilon must be a finite number > 0, got {epsilon!r}")
     if not (0 < sample_rate <= 1): raise ValueError(f"sample_rate must be in (0, 1], got {sample_rate!r}")
     if steps < 1: raise ValueError(f"steps must be >= 1, got {steps!r}")
+    return _calibrated(float(epsilon), float(delta), float(sample_rate), int(steps), accountant)
+
+@functools.lru_cache(maxsize=256)
+def _calibrated(epsilon:float, delta:float, sample_rate:float, steps:int, accountant:str) -> float:
+    "The accountant's search, remembered: the same budget always calibrates to the same sigma (a pure function of public settings)."
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Optimal order")      # RDP at q = 1 picks an extreme order: harmless
         warnings.filterwarnings("ignore", category=RuntimeWarning)      # PRV's log(0) at q = 1
-        return float(get_noise_multiplier(target_epsilon=float(epsilon), target_delta=float(delta), sample_rate=float(sample_rate),
-                                          steps=int(steps), accountant=accountant, epsilon_tolerance=0.005))
+        return float(get_noise_multiplier(target_epsilon=epsilon, target_delta=delta, sample_rate=sample_rate,
+                                          steps=steps, accountant=accountant, epsilon_tolerance=0.005))
 
 # %% ../nbs/05_privacy.ipynb #6a3470d3
 def group_privacy(epsilon:float, # per-unit epsilon (e.g. per clip)
@@ -592,3 +597,49 @@ class LinearHead(nn.Module):
         self.net = (nn.Linear(in_features, num_classes) if hidden == 0 else
                     nn.Sequential(nn.Linear(in_features, hidden), nn.Tanh(), nn.Linear(hidden, num_classes)))
     def forward(self, x:torch.Tensor) -> torch.Tensor: return self.net(x)
+
+# %% ../nbs/05_privacy.ipynb #aa8992e2
+def private_class_sums(F, # (N, D) features; every row must have L2 norm <= 1 (this bounds one unit's influence)
+                       y, # (N,) labels in [0, num_classes)
+                       num_classes:int, # classes K
+                       config:PrivacyConfig|None, # epsilon, delta, accountant, unit, randomness; None: exact sums (no DP)
+                       seed:int=0, # used only when `config.reproducible` (else the noise is secret)
+                       persons=None, # (N,) person of every clip (needed for the person unit; the ledger's person-level line)
+                       second_moment:float=0.0, # share of 1/sigma^2 spent on also releasing F^T F (0: class sums only)
+                      ) -> dict:
+    "Per-class sums of bounded feature vectors (and optionally F^T F), released once by the Gaussian mechanism at the config's epsilon."
+    F = torch.as_tensor(np.asarray(F, dtype=np.float32) if not torch.is_tensor(F) else F, dtype=torch.float32)
+    y = torch.as_tensor(np.asarray(y)).long()
+    if F.ndim != 2 or len(F) != len(y): raise ValueError(f"F must be (N, D) with one label per row, got {tuple(F.shape)} and {len(y)} labels")
+    if len(y) and (y.min() < 0 or y.max() >= num_classes): raise ValueError(f"labels must be in [0, {num_classes}), got {int(y.min())}..{int(y.max())}")
+    top = float(F.norm(dim=1).max()) if len(F) else 0.0
+    if top > 1 + 1e-4: raise ValueError(f"every row of F must have L2 norm <= 1 (the sensitivity), the largest has {top:.4g}: normalise or clip the rows first")
+    if not 0 <= second_moment < 1: raise ValueError(f"second_moment must be in [0, 1), got {second_moment!r}")
+    w = torch.ones(len(y))
+    counts = np.unique(np.asarray(persons), return_counts=True)[1] if persons is not None and len(persons) else None
+    if config is not None and config.unit == "person":   # one person's clips share one unit of sensitivity
+        if persons is None: raise ValueError("the person privacy unit needs the person of every training clip")
+        inv, cnt = np.unique(np.asarray(persons), return_inverse=True, return_counts=True)[1:]
+        w = 1.0 / torch.as_tensor(cnt, dtype=torch.float32)[torch.as_tensor(inv)]
+    Fw = F * w[:, None]
+    S = torch.zeros(num_classes, F.shape[1]).index_add_(0, y, Fw)
+    A = Fw.T @ F if second_moment else None
+    out = {"sums": S, "second_moment": A, "noise_multiplier": 0.0, "noise_multipliers": None, "ledger": None}
+    if config is None: return out
+    z = config.noise_multiplier if config.noise_multiplier is not None else noise_multiplier_for(
+        config.epsilon, config.delta, sample_rate=1.0, steps=1, accountant=config.accountant)
+    zs = {"sums": z / math.sqrt(1 - second_moment)} | ({"second_moment": z / math.sqrt(second_moment)} if second_moment else {})
+    gen, _, randomness = run_generators(config, seed)
+    out["sums"] = S + gaussian_noise(S.shape, zs["sums"], gen)
+    if A is not None:   # upper triangle released (sensitivity <= 1), mirrored: a symmetric matrix
+        E = torch.triu(gaussian_noise(A.shape, zs["second_moment"], gen))
+        out["second_moment"] = A + E + torch.triu(E, 1).T
+    n_units = len(counts) if config.unit == "person" else len(y)
+    ledger = privacy_ledger([(s, 1.0, 1) for s in zs.values()], config, n_units, 1, randomness=randomness,
+                            clips_per_person=None if counts is None else int(counts.max()))
+    what = "the per-class sums" + (" and the second moment F^T F" if A is not None else "")
+    ledger.update(mechanism=(f"Gaussian mechanism, one release of {what} of feature vectors of L2 norm <= 1 (sensitivity 1 each"
+                             + (", each person's clips weighted 1/count)" if config.unit == "person" else ")")),
+                  noise_multiplier=float(z), noise_multipliers={k: float(v) for k, v in zs.items()},
+                  max_grad_norm=None, grad_sample_mode=None, feature_norm=1.0)
+    return {**out, "noise_multiplier": float(z), "noise_multipliers": ledger["noise_multipliers"], "ledger": ledger}

@@ -78,7 +78,9 @@ def _utility_table(R:Path) -> list:
                  note="Models: stgcn and lstm (the DPLSTM baseline) are trained end to end on the private data, with DP-SGD at each epsilon "
                       "or without DP; stgcn_ft and lstm_ft are pretrained on a public dataset (MSR Action3D for UTD-MHAD, UTD-MHAD for the "
                       "others) and only their last layer is trained on the private data with DP-SGD; stgcn_ncm has the stgcn_ft backbone and "
-                      "private class means as its last layer, released once with Gaussian noise (accountant's PRV epsilon per training clip). "
+                      "private class means as its last layer, released once with Gaussian noise (accountant's PRV epsilon per training clip); "
+                      "pyramid_ncm has no network: data-free kinematic features mapped with public statistics, and private class sums "
+                      "of their degree-2 kernel features as its last layer, released once the same way. "
                       "Each run is a file in results/benchmarks/runs with its command, machine and device (some ran on a GPU through "
                       "bench/sweep_device.py); macro F1, precision, recall and kappa are in the same CSV. Epsilon is per training clip "
                       "(add/remove one clip), delta 1e-5; each epsilon is a what-if in which its model is the only release from the "
@@ -184,7 +186,8 @@ def results_headline(results:str|Path="results", # the results folder
     def acc(model, eps):
         r = u[(u.model == model) & (u.epsilon.map(lambda v: float("inf") if str(v) == "none" else float(v)) == float(eps))]
         return None if r.empty else (100 * r.accuracy_mean.iloc[0], int(r.runs.iloc[0]))
-    names = {"stgcn_ft": "ST-GCN with a DP-SGD head", "stgcn_ncm": "ST-GCN with private class means", "lstm_ft": "LSTM with a DP-SGD head"}
+    names = {"stgcn_ft": "ST-GCN with a DP-SGD head", "stgcn_ncm": "ST-GCN with private class means", "lstm_ft": "LSTM with a DP-SGD head",
+             "pyramid_ncm": "kinematic pyramid with private class sums"}
     parts = []
     nodp = [(m, acc(m, "inf")) for m in ("stgcn", "lstm") if acc(m, "inf")]
     if nodp: parts.append("Without privacy: " + ", ".join(f"{'ST-GCN' if m == 'stgcn' else 'LSTM'} {a:.1f}% ({n} seeds)" for m, (a, n) in nodp) + ".")
@@ -196,8 +199,8 @@ def results_headline(results:str|Path="results", # the results folder
         except FileNotFoundError: continue
         if acc(ch["kind"], e):
             best.append(f"{acc(ch['kind'], e)[0]:.1f}% at epsilon {e} ({names[ch['kind']]}, validation {100 * ch['validation_accuracy']:.1f}%)")
-    if best: parts.append("Private model pretrained on public data with only its last layer private, the recipe chosen on a validation split "
-                          "of training subjects (test accuracy reported): " + "; ".join(best) + ". Epsilon per training clip, delta 1e-5; "
+    if best: parts.append("Private model (a public backbone or data-free features, with only its last layer private), the recipe chosen on a "
+                          "validation split of training subjects (test accuracy reported): " + "; ".join(best) + ". Epsilon per training clip, delta 1e-5; "
                           "each epsilon is a what-if in which that model is the only release from the clips.")
     return " ".join(parts)
 

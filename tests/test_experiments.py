@@ -148,3 +148,26 @@ def test_person_unit_recipes(tiny, kind):
     assert led["unit"] == "person" and led["num_samples"] == 6 and led["epsilon_prv"] <= 4 + 1e-6 and out["privacy_unit"] == "person"
     clip = run_experiment(p, kind, 4.0, 0, FAST[kind], backbones=shared)["ledger"]
     assert clip["unit"] == "clip" and clip["person_level"]["k"] == 4     # 24 clips of 6 people: group privacy of 4 clips
+
+
+def test_pyramid_ncm_recipe(tiny, tmp_path):
+    "pyramid_ncm: no network; its map fitted on the public clips, one Gaussian release of class sums; secret noise; a checkpoint that loads."
+    from prism.checkpoint import load_checkpoint
+    from prism.privacy import noise_multiplier_for
+    p = _protocol(tiny)
+    s = recipe("pyramid_ncm", dims=6)
+    assert "pyramid_ncm" in MODEL_KINDS and deployable("pyramid_ncm", 1.0) and B.PRIVATE_RECIPES["pyramid_ncm"] == "cv_pyramid_ncm"
+    out, model = run_experiment(p, "pyramid_ncm", 1.0, 0, s, return_model=True, checkpoint=tmp_path / "pyr")
+    led = out["ledger"]
+    assert led["epsilon_prv"] <= 1 + 1e-6 and led["steps"] == 1 and led["sample_rate"] == 1.0 and out["private"]
+    assert led["noise_multiplier"] == noise_multiplier_for(1.0, 1e-5, sample_rate=1.0, steps=1)
+    assert "kinematic pyramid" in led["mechanism"] and out["pretrained_on"] == "pub" and out["settings"]["degree"] == s.degree
+    back, card = load_checkpoint(tmp_path / "pyr")
+    X = torch.from_numpy(p.X_test)
+    with torch.no_grad(): assert torch.equal(back(X).argmax(1), model(X).argmax(1))
+    assert card["model"]["class"] == "PyramidNCM" and card["ledger"]["epsilon_prv"] <= 1 + 1e-6
+    (_, m1), (_, m2) = [run_experiment(p, "pyramid_ncm", 1.0, 0, s, return_model=True) for _ in range(2)]
+    assert not torch.equal(m1.head.weight, m2.head.weight)              # secret noise: the recorded seed replays nothing
+    (r1, m1), (_, m2) = [run_experiment(p, "pyramid_ncm", 1.0, 0, s, return_model=True, reproducible=True) for _ in range(2)]
+    assert torch.equal(m1.head.weight, m2.head.weight) and not r1["private"]
+    with pytest.raises(ValueError, match="no public dataset"): run_experiment(_protocol(tiny, public=False), "pyramid_ncm", 1.0, 0, s)

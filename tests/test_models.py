@@ -101,3 +101,18 @@ def test_model_cost():
     c = model_cost(STGCN_PRISM(num_joints=20, in_channels=9, num_classes=27), (9, 32, 20))
     assert c["params"] == sum(p.numel() for p in STGCN_PRISM(num_joints=20, in_channels=9, num_classes=27).parameters())
     assert 1e6 < c["flops"] < 1e9
+
+
+def test_pyramid_ncm_features_are_a_unit_kernel_map():
+    "PyramidNCM: public map, kernel features of length 1 (the sensitivity bound), <phi(a), phi(b)> = <g_a, g_b>^degree."
+    from prism.models import PyramidNCM, run_model
+    torch.manual_seed(0)
+    m = PyramidNCM(num_joints=15, in_channels=9, num_classes=3, channels=range(6), dims=6, degree=3)
+    m.fit_public(torch.randn(40, 9, 16, 15), torch.arange(40) % 4)
+    X = torch.randn(5, 9, 16, 15)
+    phi, (g, _) = run_model(m, X, method="features"), m.embed(X)
+    assert phi.shape == (5, 56) and torch.allclose(phi.norm(dim=1), torch.ones(5), atol=1e-4)
+    assert torch.allclose(phi @ phi.T, (g @ g.T) ** 3, atol=1e-4)
+    assert m(X).shape == (5, 3) and model_cost(m, (9, 16, 15))["params"] == 56 * 3 + 3
+    with pytest.raises(ValueError, match="too short"): m(torch.randn(1, 9, 4, 15))
+    with pytest.raises(ValueError, match="dims=6 needs"): PyramidNCM(num_joints=15, in_channels=9, dims=6).fit_public(torch.randn(5, 9, 16, 15), torch.arange(5) % 2)

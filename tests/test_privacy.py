@@ -262,3 +262,60 @@ def test_real_subset_private_training(make):
     assert 0.0 <= res["final"]["val_acc"] <= 1.0 and isinstance(trainer.train_loader_, DPDataLoader)
     f = run_model(trainer.model, DataLoader(te_ds, batch_size=64), method="features")
     assert f.shape[0] == len(te_ds)
+
+
+# ------------------------------------------------------------------ one Gaussian release of class sums (and F^T F)
+def _unit_rows(n=30, d=6, seed=0):
+    F = torch.randn(n, d, generator=torch.Generator().manual_seed(seed))
+    return F / F.norm(dim=1, keepdim=True), torch.arange(n) % 3
+
+def test_class_sums_noise_is_secret_and_calibrated_by_the_accountant(monkeypatch):
+    "The noise comes from run_generators (secret generators), its multiplier from noise_multiplier_for; the ledger's epsilon is the target."
+    import prism.privacy as P
+    F, y = _unit_rows()
+    calls = []
+    real = P.secret_generator
+    monkeypatch.setattr(P, "secret_generator", lambda *a, **k: calls.append(a) or real(*a, **k))
+    r = P.private_class_sums(F, y, 3, create_privacy_config(2.0, 1e-5), seed=0)
+    assert calls, "the release did not draw from the secret generators"
+    assert r["noise_multiplier"] == noise_multiplier_for(2.0, 1e-5, sample_rate=1.0, steps=1)
+    led = r["ledger"]
+    assert led["epsilon_prv"] <= 2.0 + 1e-6 and led["steps"] == 1 and led["sample_rate"] == 1.0 and led["private"]
+    assert led["randomness"].startswith("secret") and "Gaussian mechanism" in led["mechanism"]
+    again = P.private_class_sums(F, y, 3, create_privacy_config(2.0, 1e-5), seed=0)
+    assert not torch.equal(r["sums"], again["sums"])                       # same seed, new noise
+    rep = create_privacy_config(2.0, 1e-5, reproducible=True)
+    a, b = P.private_class_sums(F, y, 3, rep, seed=5), P.private_class_sums(F, y, 3, rep, seed=5)
+    assert torch.equal(a["sums"], b["sums"]) and a["ledger"]["private"] is False and "NOT PRIVATE" in a["ledger"]["randomness"]
+
+def test_class_sums_split_release_composes_to_the_target():
+    from prism.privacy import private_class_sums
+    F, y = _unit_rows()
+    r = private_class_sums(F, y, 3, create_privacy_config(4.0, 1e-5), second_moment=0.3)
+    z = noise_multiplier_for(4.0, 1e-5, sample_rate=1.0, steps=1)
+    zs = r["noise_multipliers"]
+    assert abs(zs["sums"] ** -2 + zs["second_moment"] ** -2 - z ** -2) < 1e-9   # 1/sigma^2 split: one Gaussian mechanism in total
+    assert r["ledger"]["epsilon_prv"] <= 4.0 + 1e-6 and r["ledger"]["steps"] == 2
+    A = r["second_moment"]; assert torch.equal(A, A.T)
+    exact = private_class_sums(F, y, 3, None, second_moment=0.3)
+    assert torch.allclose(exact["second_moment"], F.T @ F, atol=1e-5) and exact["ledger"] is None
+
+def test_class_sums_refuse_unbounded_rows_and_bad_labels():
+    from prism.privacy import private_class_sums
+    F, y = _unit_rows()
+    with pytest.raises(ValueError, match="L2 norm <= 1"): private_class_sums(1.5 * F, y, 3, create_privacy_config(1.0))
+    with pytest.raises(ValueError, match="labels must be in"): private_class_sums(F, y + 1, 3, None)
+    with pytest.raises(ValueError, match="person privacy unit needs"):
+        private_class_sums(F, y, 3, create_privacy_config(1.0, unit="person"))
+    with pytest.raises(ValueError, match="second_moment must be in"): private_class_sums(F, y, 3, None, second_moment=1.0)
+
+def test_class_sums_person_unit_bounds_each_person():
+    "Adding or removing one person moves the sums by at most 1: each person's clips are weighted 1/count."
+    from prism.privacy import private_class_sums
+    F, y = _unit_rows()
+    persons = np.repeat(np.arange(6), 5)
+    cfg0 = create_privacy_config(None, 1e-5, noise_multiplier=0.0, unit="person")
+    full = private_class_sums(F, y, 3, cfg0, persons=persons)["sums"]
+    keep = persons != 2
+    without = private_class_sums(F[keep], y[keep], 3, cfg0, persons=persons[keep])["sums"]
+    assert (full - without).norm() <= 1 + 1e-5

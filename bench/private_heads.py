@@ -1,0 +1,215 @@
+"""Private heads that spend the budget well, on features that need no private training (issue 16).
+
+Stage `validation` (training subjects only): every UTD-MHAD training subject is held out in turn (leave-one-subject-out
+over subjects 1, 3, 5, 7; the test subjects are never read) and the pooled validation accuracy is measured for
+  - features: the data-free kinematic pyramid of `prism.models.PyramidNCM` (per-joint position and velocity mean and
+    spread over a 1-2-4 temporal pyramid) through a public map fitted on MSR Action3D (standardisation, PCA to `dims`,
+    within-class whitening with shrinkage `shrink`; shrink 1 = no whitening), then a degree-`degree` polynomial kernel;
+    and (c) the same concatenated with the public ST-GCN backbone's features (stgcn_ft pretraining on MSR Action3D);
+  - heads: class sums released once (`prism.privacy.private_class_sums`, the recipe `pyramid_ncm`); DP least squares
+    from noisy sufficient statistics (F^T F and F^T Y in one Gaussian release, ridge solve); the DP-SGD linear head of
+    `stgcn_ft` (Opacus) on the same embedding; each also without DP (its ceiling), and a non-private ridge ceiling.
+Noise is secret (every draw is new); each private number is the mean over `--draws` releases per fold (the `sd` columns:
+the standard deviation of the pooled accuracy between draws).
+Writes results/privacy/tune/private_heads/utd_validation.{json,csv} (the command, machine, the table, the choice).
+
+Stage `test`: the recipe chosen on validation (RECIPES["pyramid_ncm"], checked against the choice) trained on all
+training subjects and evaluated once on the test subjects, seeds 0-2 (three secret noise draws) at epsilon 0.5-8 and
+without DP, through `prism.experiments.privacy_utility_sweep` into results/benchmarks/runs (checkpoints of seed 0 in
+results/benchmarks/checkpoints, as `prism reproduce` makes them); summary in results/privacy/private_heads/test.{json,csv}.
+
+    PRISM_DATA=/path/to/data python bench/private_heads.py --stage validation
+    PRISM_DATA=/path/to/data python bench/private_heads.py --stage test
+"""
+from __future__ import annotations
+import argparse, sys, warnings
+from dataclasses import replace
+from pathlib import Path
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+from prism.io import atomic_write, read_json, stamp, write_json_atomic
+from prism.models import PyramidNCM, embed_features, fit_embedding, monomials, run_model
+from prism.privacy import PrivacyPreservingTrainer, LinearHead, create_privacy_config, private_class_sums
+from prism.experiments import (RECIPES, build_model, load_protocol, pretrain_public, privacy_utility_sweep, recipe, run_name,
+                               collect_runs)
+
+REPO = Path(__file__).resolve().parents[1]
+EPS = (8.0, 4.0, 2.0, 1.0)
+MAX_FEATURES = 20_000   # a head of 27 x 20,000 floats is a 2 MB checkpoint: the largest the grid may choose
+GRID = [(d, p, s) for s in (0.1, 1.0) for d, p in [(32, 1), (64, 1), (96, 1), (128, 1), (32, 2), (64, 2), (96, 2), (128, 2), (32, 3), (48, 3)]]
+
+def kernel_features(G:torch.Tensor, degree:int) -> torch.Tensor:
+    "Weighted monomials of unit rows G: <phi(g), phi(h)> = <g, h> ** degree, rows of length 1."
+    idx, w = monomials(G.shape[1], degree)
+    return G[:, idx].prod(-1) * w
+
+def folds(persons:np.ndarray) -> list:
+    "Leave-one-training-subject-out: (fit mask, validation mask) per training subject."
+    return [(persons != s, persons == s) for s in sorted(set(persons), key=lambda v: (len(v), v))]
+
+def cfg(eps): return None if eps is None else create_privacy_config(eps, 1e-5)
+
+def ncm_acc(Phi, y, K, persons, eps, draws) -> float:
+    "Pooled validation accuracy of the class-sum head (mean over secret draws)."
+    accs = []
+    for _ in range(1 if eps is None else draws):
+        correct = 0
+        for fit, val in folds(persons):
+            S = private_class_sums(Phi[fit], y[fit], K, cfg(eps))["sums"]
+            correct += int(((Phi[val] @ S.T).argmax(1).numpy() == y[val]).sum())
+        accs.append(correct / len(y))
+    return accs
+
+def dpls_acc(G, y, K, persons, eps, draws, lam, share) -> float:
+    "DP least squares: F^T F and F^T Y (the class sums) in one Gaussian release split by `share`, then a ridge solve."
+    accs = []
+    for _ in range(1 if eps is None else draws):
+        correct = 0
+        for fit, val in folds(persons):
+            r = private_class_sums(G[fit], y[fit], K, cfg(eps), second_moment=share)
+            A = r["second_moment"].double(); w, Q = torch.linalg.eigh((A + A.T) / 2)
+            A = (Q * w.clamp_min(0)) @ Q.T                       # nearest PSD matrix (post-processing)
+            W = torch.linalg.solve(A + lam * torch.eye(len(A), dtype=A.dtype), r["sums"].double().T)
+            correct += int(((G[val].double() @ W).argmax(1).numpy() == y[val]).sum())
+        accs.append(correct / len(y))
+    return accs
+
+def dpsgd_acc(G, y, K, persons, eps, draws) -> float:
+    "The stgcn_ft recipe's DP-SGD linear head (lr 1, 15 epochs, batch 160, EMA 0.9, C 1) on the embedding."
+    s = RECIPES["stgcn_ft"]; lr, epochs, bs = s.optimisation(eps is not None)
+    accs = []
+    for d in range(1 if eps is None else draws):
+        correct = 0
+        for fit, val in folds(persons):
+            torch.manual_seed(d)
+            tr = PrivacyPreservingTrainer(LinearHead(G.shape[1], K), cfg(eps), lr=lr, ema_decay=s.ema, track_epsilon=False, seed=d)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                tr.train(DataLoader(TensorDataset(G[fit], torch.as_tensor(y[fit])), batch_size=bs, shuffle=True), num_epochs=epochs)
+            correct += int((tr.predict(G[val]) == y[val]).sum())
+        accs.append(correct / len(y))
+    return accs
+
+def ridge_acc(G, y, K, persons, lam) -> float:
+    "Non-private ridge regression on one-hot labels (a ceiling for linear heads on the embedding)."
+    correct = 0
+    for fit, val in folds(persons):
+        X = G[fit].double(); Y = torch.eye(K, dtype=X.dtype)[torch.as_tensor(y[fit])]
+        W = torch.linalg.solve(X.T @ X + lam * torch.eye(X.shape[1], dtype=X.dtype), X.T @ Y)
+        correct += int(((G[val].double() @ W).argmax(1).numpy() == y[val]).sum())
+    return correct / len(y)
+
+def validation(a, command) -> None:
+    data = load_protocol("utd")
+    X, y, persons, K = data.X_train, data.y_train, data.persons_train, data.num_classes
+    rows = []
+    def row(features, head, dims, degree, shrink, nfeat, acc_fn, **kw):
+        accs = {e: acc_fn(e) for e in EPS}
+        r = {"features": features, "head": head, "dims": dims, "degree": degree, "shrink": shrink, "head_features": nfeat,
+             **{f"eps {e:g}": round(100 * float(np.mean(a)), 1) for e, a in accs.items()}, "no DP": round(100 * acc_fn(None)[0], 1),
+             **{f"sd {e:g}": round(100 * float(np.std(a, ddof=1)), 1) for e, a in accs.items()}, "draws": len(accs[EPS[0]]), **kw}
+        r["mean private"] = round(float(np.mean([r[f"eps {e:g}"] for e in EPS])), 2)
+        rows.append(r); print({k: v for k, v in r.items()}, flush=True)
+    # (a) + (b): the kinematic pyramid, its public map, class sums of kernel features
+    embeds = {}
+    for dims, degree, shrink in GRID:
+        m = build_model("pyramid_ncm", data.clip, K, recipe("pyramid_ncm", dims=dims, degree=degree, shrink=shrink))
+        m.input_norm.load_state_dict(data.input_norm().state_dict())
+        m.fit_public(data.public.X, data.public.y, shrink)
+        Phi = run_model(m, X, method="features")
+        embeds[(dims, shrink)] = torch.cat([m.embed(torch.as_tensor(X[i:i + 256]))[0] for i in range(0, len(X), 256)])
+        row("pyramid", "class sums", dims, degree, shrink, Phi.shape[1], lambda e: ncm_acc(Phi, y, K, persons, e, a.draws))
+    # (b) the other heads on the pyramid embedding (degree 1), whitened, at the dimensions the grid covers
+    for dims in (64, 96):
+        G = embeds[(dims, 0.1)]
+        for lam in (3.0, 30.0):
+            row("pyramid", f"DP least squares (lambda {lam:g}, F^T F share 0.3)", dims, 1, 0.1, dims,
+                lambda e: dpls_acc(G, y, K, persons, e, a.draws, lam, 0.3))
+        row("pyramid", "DP-SGD linear head (stgcn_ft recipe)", dims, 1, 0.1, dims, lambda e: dpsgd_acc(G, y, K, persons, e, a.sgd_draws))
+        for lam in (0.3, 3.0):
+            acc = ridge_acc(G, y, K, persons, lam)
+            rows.append({"features": "pyramid", "head": f"ridge, no DP (lambda {lam:g})", "dims": dims, "degree": 1, "shrink": 0.1,
+                         "head_features": dims, "no DP": round(100 * acc, 1)}); print(rows[-1], flush=True)
+    # (c) the public ST-GCN backbone's features: alone, and with the pyramid (sum of the two kernels)
+    torch.manual_seed(0)
+    bb = pretrain_public(data.public, data.clip, "stgcn_ft", RECIPES["stgcn_ft"], seed=0)
+    mu, sd = bb.public_feature_stats
+    Fb, Fbp = (run_model(bb, X, method="features") - mu) / sd, (run_model(bb, data.public.X, method="features") - mu) / sd
+    Gb = embed_features(Fb, fit_embedding(Fbp, data.public.y, 64, 0.1))
+    for degree in (1, 2):
+        Pb = kernel_features(Gb, degree)
+        row("stgcn_ft backbone (public map, 64 dims)", "class sums", 64, degree, 0.1, Pb.shape[1], lambda e: ncm_acc(Pb, y, K, persons, e, a.draws))
+        Pp = kernel_features(embeds[(96, 0.1)], degree)
+        for wb in (0.25, 0.5):
+            Pc = torch.cat([(1 - wb) ** 0.5 * Pp, wb ** 0.5 * Pb], 1)   # rows of length 1: the sum of the two kernels
+            row(f"pyramid 96 + backbone 64 (backbone kernel weight {wb:g})", "class sums", 96, degree, 0.1, Pc.shape[1],
+                lambda e: ncm_acc(Pc, y, K, persons, e, a.draws))
+    table = pd.DataFrame(rows)
+    ok = table[(table["features"] == "pyramid") & (table["head"] == "class sums") & (table["head_features"] <= MAX_FEATURES)]
+    best = ok.loc[ok["mean private"].idxmax()]
+    choice = {"kind": "pyramid_ncm", "dims": int(best.dims), "degree": int(best.degree), "shrink": float(best.shrink),
+              "head_features": int(best.head_features), "mean_private_validation_accuracy": float(best["mean private"]),
+              "rule": f"the pyramid class-sum setting with the best mean validation accuracy over epsilon {', '.join(f'{e:g}' for e in EPS)} "
+                      f"among heads of at most {MAX_FEATURES:,} features (a 2 MB checkpoint)"}
+    prior = {}
+    for kind, folder in (("stgcn_ft", "cv_stgcn_ft_default"), ("stgcn_ncm", "cv_stgcn_ncm"), ("lstm_ft", "cv_lstm_ft_default")):
+        for f in sorted((REPO / "results/benchmarks/tune" / folder).glob("utd_*_cv.json")):
+            r = read_json(f); prior.setdefault(kind, {}).setdefault("no DP" if r["epsilon"] is None else f"eps {r['epsilon']:g}", []).append(round(100 * r["accuracy_pooled"], 1))
+    out = REPO / "results/privacy/tune/private_heads"
+    write_json_atomic(out / "utd_validation.json", {**stamp(command), "dataset": "utd",
+        "protocol": "leave-one-training-subject-out over UTD-MHAD's training subjects 1, 3, 5, 7 (test subjects unused); pooled accuracy %",
+        "public": data.public.name, "delta": 1e-5, "unit": "one training clip (add/remove)", "draws_per_fold": a.draws,
+        "note": ("each private number is the mean over secret noise draws (sd: between draws); these validation scores of private clips are published "
+                 "without DP (a tuning release in the release ledger)"),
+        "rows": rows, "choice": choice, "existing_recipes_same_protocol": prior})
+    atomic_write(out / "utd_validation.csv", lambda tmp: table.to_csv(tmp, index=False))
+    print("choice:", choice)
+
+def test(a, command) -> None:
+    v = read_json(REPO / "results/privacy/tune/private_heads/utd_validation.json")["choice"]
+    s = RECIPES["pyramid_ncm"]
+    if (s.dims, s.degree, s.shrink) != (v["dims"], v["degree"], v["shrink"]):
+        raise SystemExit(f"RECIPES['pyramid_ncm'] is {(s.dims, s.degree, s.shrink)} but validation chose {v}: update the recipe first")
+    data = load_protocol("utd")
+    eps = (0.5, 1, 2, 4, 8, None)
+    runs = privacy_utility_sweep(data, eps, (0, 1, 2), ("pyramid_ncm",), REPO / "results/benchmarks/runs", command=command,
+                                 checkpoint_dir=REPO / "results/benchmarks/checkpoints", checkpoint_seeds=(0,), progress=False)
+    g = runs.groupby("epsilon").accuracy.agg(["mean", "std", "count"]).reset_index()
+    ceiling = float(g[np.isinf(g.epsilon)]["mean"].iloc[0])
+    util = pd.read_csv(REPO / "results/benchmarks/utility.csv"); util = util[(util.dataset == "utd") & (util.model != "pyramid_ncm")]
+    before = {}
+    for e in ("0.5", "1.0", "2.0", "4.0", "8.0"):
+        r = util[(util.epsilon == e) & util.model.isin(["stgcn_ft", "stgcn_ncm", "lstm_ft"])]
+        best = r.loc[r.accuracy_mean.idxmax()]
+        before[e] = {"model": best.model, "accuracy": round(100 * best.accuracy_mean, 1)}
+    rows = [{"epsilon": "none" if np.isinf(r.epsilon) else f"{r.epsilon:g}", "accuracy_mean": round(100 * r["mean"], 1),
+             "accuracy_std": round(100 * r["std"], 1), "seeds": int(r["count"]), "no_dp_ceiling_same_features": round(100 * ceiling, 1),
+             "best_earlier_private_recipe": before.get(f"{r.epsilon:.1f}", {}).get("model"),
+             "best_earlier_private_accuracy": before.get(f"{r.epsilon:.1f}", {}).get("accuracy")} for _, r in g.iterrows()]
+    targets = {"8": 80, "4": 70, "2": 55, "1": 40}
+    for r in rows: r["target"] = targets.get(r["epsilon"])
+    out = REPO / "results/privacy/private_heads"
+    write_json_atomic(out / "test.json", {**stamp(command), "dataset": "utd", "model": "pyramid_ncm", "settings": s.settings(),
+        "protocol": data.description, "validation_choice": v, "rows": rows,
+        "note": ("test subjects 2, 4, 6, 8, evaluated once per run (seeds 0-2: three secret noise draws of the same mechanism); "
+                 "the runs are results/benchmarks/runs/utd_pyramid_ncm_eps*_s*.json; the earlier recipes' numbers are the best "
+                 "test mean among stgcn_ft, stgcn_ncm and lstm_ft in results/benchmarks/utility.csv, for comparison only")})
+    atomic_write(out / "test.csv", lambda tmp: pd.DataFrame(rows).to_csv(tmp, index=False))
+    print(pd.DataFrame(rows).to_string(index=False))
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--stage", choices=["validation", "test"], required=True)
+    p.add_argument("--draws", type=int, default=10, help="secret noise draws per fold for the one-release heads")
+    p.add_argument("--sgd-draws", type=int, default=2, help="runs per fold for the DP-SGD head")
+    p.add_argument("--threads", type=int, default=1)
+    a = p.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    command = " ".join(["python", "bench/private_heads.py"] + (sys.argv[1:] if argv is None else list(argv)))
+    (validation if a.stage == "validation" else test)(a, command)
+    return 0
+
+if __name__ == "__main__":
+    sys.exit(main())
