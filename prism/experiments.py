@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt
 from tqdm.auto import tqdm
 from .catalog import PROTOCOLS, MODEL_KINDS
 from .io import atomic_write, write_json_atomic, read_json, stamp, file_hash
-from .data import load_utd_mhad, load_msr_action3d, utd_cross_subject, msr_cross_subject, load_generic
+from .data import load_utd_mhad, load_msr_action3d, load_utkinect, utd_cross_subject, msr_cross_subject, load_generic
 from .jhmdb import load_jhmdb, JHMDBClip, make_jhmdb_split
 from .clip import ClipSpec, DEFAULT_CLIP, Augment, clip_arrays, make_loader
 from .kinematics import channel_slices
@@ -33,9 +33,9 @@ from .benchmarks import (METRICS, classification_metrics, run_comprehensive_benc
                               plot_confusion)
 
 # %% auto #0
-__all__ = ['NORM_REFERENCE', 'PUBLIC_BACKBONE', 'RECIPES', 'PRIVATE_RECIPES', 'TUNE_DIRS', 'RUN_DIRS', 'RELEASE_KINDS', 'LABELS',
-           'PublicData', 'Protocol', 'load_public', 'load_protocol', 'save_protocol', 'read_protocol',
-           'validation_protocol', 'TrainSettings', 'recipe', 'build_model', 'run_name', 'unit_loader',
+__all__ = ['NORM_REFERENCE', 'PUBLIC_ONLY', 'PUBLIC_BACKBONE', 'RECIPES', 'PRIVATE_RECIPES', 'TUNE_DIRS', 'RUN_DIRS',
+           'RELEASE_KINDS', 'LABELS', 'PublicData', 'Protocol', 'load_public', 'load_protocol', 'save_protocol',
+           'read_protocol', 'validation_protocol', 'TrainSettings', 'recipe', 'build_model', 'run_name', 'unit_loader',
            'public_feature_stats', 'pretrain_public', 'fit_private_head', 'fit_private_ncm', 'fit_private_pyramid',
            'run_experiment', 'deployable', 'collect_runs', 'privacy_utility_sweep', 'release_ledger', 'choose_recipe',
            'deploy_private', 'reproduce']
@@ -104,29 +104,36 @@ def _protocol_records(dataset:str, root) -> tuple:
         desc = "JHMDB MediaPipe poses, split by source video (prism.jhmdb.jhmdb_split)"
     return tr, te, recs, desc
 
-def load_public(public:str|Path|PublicData, # a library dataset ("utd", "msr", "jhmdb"), a checkpoint stem, or `PublicData` already loaded
+# library datasets that serve only as public data: no protocol of their own, never in the benchmark grid (`PROTOCOLS`)
+PUBLIC_ONLY = ("utkinect",)
+
+def _public_records(name:str, root) -> list:
+    "All records of a library dataset treated as public: a protocol's dataset (both sides) or one of `PUBLIC_ONLY`."
+    return load_utkinect(root) if name == "utkinect" else _protocol_records(name, root)[2]
+
+def load_public(public:str|Path|PublicData, # a library dataset ("utd", "msr", "jhmdb", or "utkinect" of `PUBLIC_ONLY`), a checkpoint stem, or `PublicData` already loaded
                 root:str|Path|None=None, # data root (None: PRISM_DATA)
                 clip:ClipSpec|None=None, # how records become inputs (None: `DEFAULT_CLIP`, or a checkpoint's own contract)
                ) -> tuple:
     "(PublicData, clip spec, (mean, std) input statistics, their origin in words) of the data treated as public."
     card = None
     if isinstance(public, PublicData): pub = public
-    elif isinstance(public, str) and public in PROTOCOLS:
-        pub = PublicData(public, *clip_arrays(_protocol_records(public, root)[2], clip or DEFAULT_CLIP))
+    elif isinstance(public, str) and public in PROTOCOLS + PUBLIC_ONLY:
+        pub = PublicData(public, *clip_arrays(_public_records(public, root), clip or DEFAULT_CLIP))
     else:
         stem = checkpoint_paths(public)["weights"].with_suffix("")
         if not stem.with_suffix(".safetensors").is_file():
-            raise ValueError(f"public data {str(public)!r} is neither a library dataset ({', '.join(PROTOCOLS)}) nor a checkpoint "
+            raise ValueError(f"public data {str(public)!r} is neither a library dataset ({', '.join(PROTOCOLS + PUBLIC_ONLY)}) nor a checkpoint "
                              f"({stem.with_suffix('.safetensors')} not found)")
         _, card = load_checkpoint(stem)
         ref = card.get("pretrained_on") or card.get("dataset")
-        if ref not in PROTOCOLS:
-            raise ValueError(f"checkpoint {stem.name}: its backbone was trained on {ref!r}, not on a library dataset ({', '.join(PROTOCOLS)}), "
+        if ref not in PROTOCOLS + PUBLIC_ONLY:
+            raise ValueError(f"checkpoint {stem.name}: its backbone was trained on {ref!r}, not on a library dataset ({', '.join(PROTOCOLS + PUBLIC_ONLY)}), "
                              "so it is not public data; use one trained on public data (prism train --dataset ... --checkpoint, or the model zoo)")
         spec = card_contract(card)
         if clip is not None and clip != spec:
             raise ValueError(f"checkpoint {stem.name} reads {spec.channels}, {spec.frames} frames, layout {spec.layout}: leave clip out or pass that spec")
-        pub = PublicData(ref, *clip_arrays(_protocol_records(ref, root)[2], spec), checkpoint=str(stem))
+        pub = PublicData(ref, *clip_arrays(_public_records(ref, root), spec), checkpoint=str(stem))
         clip = spec
     clip = clip or DEFAULT_CLIP
     if tuple(pub.X.shape[1:]) != clip.shape: raise ValueError(f"public clips of shape {pub.X.shape[1:]} do not match the clip spec {clip.shape}")
@@ -156,6 +163,8 @@ def load_protocol(dataset:str|Path, # "utd", "msr", "jhmdb", or a folder of your
                  ) -> Protocol:
     "A dataset's protocol as model inputs (a library dataset's standard one, or your folder under a split rule), with its public data and input statistics."
     own = isinstance(dataset, Path) or (isinstance(dataset, str) and dataset not in PROTOCOLS and ("/" in dataset or os.sep in dataset or Path(dataset).is_dir()))
+    if dataset in PUBLIC_ONLY:
+        raise ValueError(f"{dataset} is public data only (no protocol of its own here): pass it as public={dataset!r}")
     if not own and dataset not in PROTOCOLS:
         raise ValueError(f"unknown dataset {dataset!r}; known: {PROTOCOLS}, or a folder of your own in the generic format (prism convert)")
     if norm_from not in ("public", "train", None): raise ValueError(f"norm_from must be 'public', 'train' or None, got {norm_from!r}")

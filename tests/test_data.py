@@ -134,3 +134,48 @@ def test_download_local_archive_idempotent_and_atomic(data_root, tmp_path):
     with pytest.raises(ConnectionError, match="could not download"):
         D.download((tmp_path/"missing.zip").as_uri(), tmp_path/"bad", subdir="x")
     with pytest.raises(ValueError, match="unknown dataset 'ntu'"): D.download("ntu", tmp_path)
+
+
+def _utkinect_root(data_root: Path) -> Path:
+    if not (data_root/"utkinect/UTKinect_Skeletons.mat").is_file():
+        pytest.skip("no utkinect/UTKinect_Skeletons.mat under PRISM_DATA: UTKinect-Action3D test skipped")
+    return data_root
+
+
+def test_utkinect_counts_and_cross_subject(data_root):
+    root = _utkinect_root(data_root)
+    utk = D.load_utkinect(root)
+    assert (len(utk), len({r.label for r in utk}), len({r.subject for r in utk})) == (199, 10, 10)
+    assert [a for _, a in sorted({(r.label, r.action) for r in utk})] == D.UTKINECT_ACTIONS
+    assert all(r.layout == "kinect20_sdk" and r.dataset == "utkinect" and r.joints.shape[1:] == (20, 3) for r in utk)
+    assert min(r.num_frames for r in utk) == 5 and not utk.skipped
+    tr, te = D.utkinect_cross_subject(utk)
+    assert (len(tr), len(te)) == (100, 99)
+    assert {r.subject for r in tr} == {1, 3, 5, 7, 9} and {r.subject for r in te} == {2, 4, 6, 8, 10}
+    listed = {s: set((root/f"utkinect/full_cross_{s}.txt").read_text().split()) for s in ("tr", "te")}
+    assert {r.source.split(":")[1] for r in tr} == listed["tr"]
+    assert listed["te"] - {r.source.split(":")[1] for r in te} == {"a05_s10_e02"}          # the one empty cell
+
+
+def test_utkinect_missing_and_malformed(tmp_path, monkeypatch):
+    monkeypatch.delenv("PRISM_DATA", raising=False)
+    with pytest.raises(FileNotFoundError, match="UTKinect-Action3D folder not found") as e: D.load_utkinect(tmp_path)
+    assert str(tmp_path) in str(e.value) and "PRISM_DATA" in str(e.value) and "harskel" in str(e.value)
+    (tmp_path/"utkinect").mkdir()
+    with pytest.raises(FileNotFoundError, match="UTKinect-Action3D skeletons not found") as e: D.load_utkinect(tmp_path)
+    assert str(tmp_path/"utkinect/UTKinect_Skeletons.mat") in str(e.value)
+    f = tmp_path/"utkinect/UTKinect_Skeletons.mat"
+    cells = np.empty((10, 2, 2), dtype=object)
+    for i in np.ndindex(cells.shape): cells[i] = np.ones((3, 20, 4))
+    cells[0, 1, 0] = np.ones((3, 20, 1))          # too short
+    cells[2, 0, 1] = np.ones((3, 15, 4))          # wrong joint count
+    cells[4, 1, 1] = np.zeros((3, 20, 0))         # empty: a take the dataset does not have
+    sio.savemat(f, {"data": cells})
+    with pytest.raises(ValueError, match=r"a01_s02_e01: 1 frame\(s\), but a clip needs at least MIN_CLIP_FRAMES = 2"): D.load_utkinect(tmp_path)
+    with pytest.warns(UserWarning, match="skipped 2 bad file"):
+        recs = D.load_utkinect(tmp_path, on_error="skip")
+    assert len(recs) == 40 - 3 and [n for n, _ in recs.skipped] == ["UTKinect_Skeletons.mat:a01_s02_e01", "UTKinect_Skeletons.mat:a03_s01_e02"]
+    sio.savemat(f, {"skel": cells})
+    with pytest.raises(ValueError, match="no variable 'data'"): D.load_utkinect(tmp_path)
+    sio.savemat(f, {"data": cells[:5]})
+    with pytest.raises(ValueError, match="data must be a 10 x subjects x episodes cell array"): D.load_utkinect(tmp_path)

@@ -171,3 +171,14 @@ def test_pyramid_ncm_recipe(tiny, tmp_path):
     (r1, m1), (_, m2) = [run_experiment(p, "pyramid_ncm", 1.0, 0, s, return_model=True, reproducible=True) for _ in range(2)]
     assert torch.equal(m1.head.weight, m2.head.weight) and not r1["private"]
     with pytest.raises(ValueError, match="no public dataset"): run_experiment(_protocol(tiny, public=False), "pyramid_ncm", 1.0, 0, s)
+
+
+def test_utkinect_is_public_data_only(data_root):
+    "UTKinect-Action3D loads as public data (all 199 clips); it has no protocol here and stays out of the benchmark grid."
+    from prism.catalog import PROTOCOLS
+    if not (data_root / "utkinect/UTKinect_Skeletons.mat").is_file(): pytest.skip("no utkinect/ under PRISM_DATA")
+    pub, clip, (mu, sd), words = B.load_public("utkinect", data_root)
+    assert (pub.name, pub.X.shape, len(np.unique(pub.y)), pub.checkpoint) == ("utkinect", (199, 9, 32, 15), 10, None)
+    assert words == "utkinect, all clips (treated as public)" and mu.shape == sd.shape == (9,) and (sd > 0).all()
+    assert "utkinect" in B.PUBLIC_ONLY and "utkinect" not in PROTOCOLS
+    with pytest.raises(ValueError, match="utkinect is public data only"): B.load_protocol("utkinect", data_root)
