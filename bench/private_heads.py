@@ -18,8 +18,16 @@ training subjects and evaluated once on the test subjects, seeds 0-2 (three secr
 without DP, through `prism.experiments.privacy_utility_sweep` into results/benchmarks/runs (checkpoints of seed 0 in
 results/benchmarks/checkpoints, as `prism reproduce` makes them); summary in results/privacy/private_heads/test.{json,csv}.
 
+Stage `public_map` (training subjects only, as `validation`): does fitting the public map on more public clips help?
+The chosen recipe (RECIPES["pyramid_ncm"]: dims 64, degree 2, shrink 0.1, class sums) with its public map (and input
+standardisation) fitted on (a) MSR Action3D alone, as today, (b) MSR Action3D and UTKinect-Action3D pooled (the
+within-class covariance pooled over each dataset's own classes: UTKinect's labels follow MSR's), (c) UTKinect-Action3D
+alone (for reference); same folds and number of secret draws as `validation`. Writes
+results/privacy/tune/private_heads/utd_public_map.{json,csv}; the recipe is not changed.
+
     PRISM_DATA=/path/to/data python bench/private_heads.py --stage validation
     PRISM_DATA=/path/to/data python bench/private_heads.py --stage test
+    PRISM_DATA=/path/to/data python bench/private_heads.py --stage public_map
 """
 from __future__ import annotations
 import argparse, sys, warnings
@@ -32,8 +40,8 @@ from torch.utils.data import DataLoader, TensorDataset
 from prism.io import atomic_write, read_json, stamp, write_json_atomic
 from prism.models import PyramidNCM, embed_features, fit_embedding, monomials, run_model
 from prism.privacy import PrivacyPreservingTrainer, LinearHead, create_privacy_config, private_class_sums
-from prism.experiments import (RECIPES, build_model, load_protocol, pretrain_public, privacy_utility_sweep, recipe, run_name,
-                               collect_runs)
+from prism.experiments import (RECIPES, PublicData, build_model, load_protocol, load_public, pretrain_public, privacy_utility_sweep,
+                               recipe, run_name, collect_runs)
 
 REPO = Path(__file__).resolve().parents[1]
 EPS = (8.0, 4.0, 2.0, 1.0)
@@ -199,16 +207,62 @@ def test(a, command) -> None:
     atomic_write(out / "test.csv", lambda tmp: pd.DataFrame(rows).to_csv(tmp, index=False))
     print(pd.DataFrame(rows).to_string(index=False))
 
+def public_map(a, command) -> None:
+    "The chosen pyramid_ncm recipe on UTD-MHAD's validation folds, its public map fitted on MSR Action3D, on MSR + UTKinect pooled, on UTKinect."
+    data = load_protocol("utd")   # public: MSR Action3D (NORM_REFERENCE), as the validation stage
+    X, y, persons, K = data.X_train, data.y_train, data.persons_train, data.num_classes
+    s = RECIPES["pyramid_ncm"]
+    msr, utk = data.public, load_public("utkinect", clip=data.clip)[0]
+    pooled = PublicData("msr+utkinect", np.concatenate([msr.X, utk.X]), np.concatenate([msr.y, utk.y + int(msr.y.max()) + 1]))
+    rows, accs = [], {}
+    for what, pub in (("(a) msr_action3d (today)", msr), ("(b) msr_action3d + utkinect, pooled", pooled), ("(c) utkinect only (reference)", utk)):
+        _, _, (mu, sd), norm_words = load_public(pub, clip=data.clip)   # input statistics of the same public clips, as load_protocol
+        m = build_model("pyramid_ncm", data.clip, K, s)
+        m.input_norm.load_state_dict({"mean": torch.as_tensor(mu), "std": torch.as_tensor(sd)})
+        m.fit_public(pub.X, pub.y, s.shrink)
+        Phi = run_model(m, X, method="features")
+        acc = accs[what] = {e: ncm_acc(Phi, y, K, persons, e, a.draws) for e in EPS}
+        r = {"public_map_fitted_on": what, "public": pub.name, "public_clips": int(len(pub.y)), "public_classes": int(len(np.unique(pub.y))),
+             "dims": s.dims, "degree": s.degree, "shrink": s.shrink, "head_features": int(Phi.shape[1]),
+             **{f"eps {e:g}": round(100 * float(np.mean(v)), 1) for e, v in acc.items()}, "no DP": round(100 * ncm_acc(Phi, y, K, persons, None, 1)[0], 1),
+             **{f"sd {e:g}": round(100 * float(np.std(v, ddof=1)), 1) for e, v in acc.items()}, "draws": len(acc[EPS[0]])}
+        r["mean private"] = round(float(np.mean([r[f"eps {e:g}"] for e in EPS])), 2)
+        rows.append(r); print(r, flush=True)
+    base, more = accs["(a) msr_action3d (today)"], accs["(b) msr_action3d + utkinect, pooled"]
+    gains = []
+    for e in EPS:
+        g, sa, sb = 100 * (np.mean(more[e]) - np.mean(base[e])), 100 * np.std(base[e], ddof=1), 100 * np.std(more[e], ddof=1)
+        se = float(np.sqrt(sa ** 2 / len(base[e]) + sb ** 2 / len(more[e])))
+        gains.append({"epsilon": f"{e:g}", "gain_b_minus_a": round(float(g), 1), "sd_a": round(float(sa), 1), "sd_b": round(float(sb), 1),
+                      "se_of_gain": round(se, 1), "gain_larger_than_sd": bool(abs(g) > max(sa, sb)), "gain_larger_than_2_se": bool(abs(g) > 2 * se)})
+    nodp = {r["public_map_fitted_on"]: r["no DP"] for r in rows}
+    gains.append({"epsilon": "none", "gain_b_minus_a": round(nodp["(b) msr_action3d + utkinect, pooled"] - nodp["(a) msr_action3d (today)"], 1),
+                  "note": "no noise: one deterministic number per map"})
+    out = REPO / "results/privacy/tune/private_heads"
+    write_json_atomic(out / "utd_public_map.json", {**stamp(command), "dataset": "utd",
+        "protocol": "leave-one-training-subject-out over UTD-MHAD's training subjects 1, 3, 5, 7 (test subjects unused); pooled accuracy %",
+        "recipe": {"kind": "pyramid_ncm", **{k: getattr(s, k) for k in ("dims", "degree", "shrink")}, "head": "class sums"},
+        "question": "does fitting the public map (standardisation, PCA, within-class whitening) on more public clips help?",
+        "public": {"(a)": "msr_action3d, all 557 clips, 20 classes", "(b)": "msr_action3d (557) + utkinect (199) pooled: 30 classes, "
+                   "UTKinect's labels offset by 20 so the within-class covariance pools each dataset's own classes",
+                   "(c)": "utkinect, all 199 clips, 10 classes (reference)"},
+        "delta": 1e-5, "unit": "one training clip (add/remove)", "draws_per_fold": a.draws, "rows": rows, "gain": gains,
+        "note": ("each private number is the mean over secret noise draws, new in every run (sd: between draws; se_of_gain: standard error "
+                 "of the difference of the two means); the input standardisation of each row is fitted on that row's public clips, as "
+                 "load_protocol does (the pyramid's per-feature standardisation makes it nearly irrelevant); the recipe is not changed")})
+    atomic_write(out / "utd_public_map.csv", lambda tmp: pd.DataFrame(rows).to_csv(tmp, index=False))
+    print(pd.DataFrame(rows).to_string(index=False)); print(pd.DataFrame(gains).to_string(index=False))
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--stage", choices=["validation", "test"], required=True)
+    p.add_argument("--stage", choices=["validation", "test", "public_map"], required=True)
     p.add_argument("--draws", type=int, default=10, help="secret noise draws per fold for the one-release heads")
     p.add_argument("--sgd-draws", type=int, default=2, help="runs per fold for the DP-SGD head")
     p.add_argument("--threads", type=int, default=1)
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     command = " ".join(["python", "bench/private_heads.py"] + (sys.argv[1:] if argv is None else list(argv)))
-    (validation if a.stage == "validation" else test)(a, command)
+    {"validation": validation, "test": test, "public_map": public_map}[a.stage](a, command)
     return 0
 
 if __name__ == "__main__":
