@@ -22,7 +22,7 @@ from .data import load_utd_mhad, load_msr_action3d, load_utkinect, utd_cross_sub
 from .jhmdb import load_jhmdb, JHMDBClip, make_jhmdb_split
 from .clip import ClipSpec, DEFAULT_CLIP, Augment, clip_arrays, make_loader
 from .kinematics import channel_slices
-from .models import InputNorm, STGCN_PRISM, LSTMBaseline, PyramidNCM, run_model, predict
+from .models import InputNorm, STGCN_PRISM, LSTMBaseline, PyramidNCM, run_model, predict, model_cost
 from .userdata import SPLIT_RULES, parse_split, split_records
 from .checkpoint import (save_checkpoint, load_checkpoint, update_card, checkpoint_paths, card_contract, model_config,
                               model_from_config)
@@ -37,8 +37,8 @@ __all__ = ['NORM_REFERENCE', 'PUBLIC_ONLY', 'PUBLIC_BACKBONE', 'RECIPES', 'PRIVA
            'RELEASE_KINDS', 'LABELS', 'PublicData', 'Protocol', 'load_public', 'load_protocol', 'save_protocol',
            'read_protocol', 'validation_protocol', 'TrainSettings', 'recipe', 'build_model', 'run_name', 'unit_loader',
            'public_feature_stats', 'pretrain_public', 'fit_private_head', 'fit_private_ncm', 'fit_private_pyramid',
-           'run_experiment', 'deployable', 'collect_runs', 'privacy_utility_sweep', 'release_ledger', 'choose_recipe',
-           'deploy_private', 'reproduce']
+           'run_experiment', 'deployable', 'collect_runs', 'run_costs', 'privacy_utility_sweep', 'release_ledger',
+           'choose_recipe', 'deploy_private', 'reproduce']
 
 # %% ../nbs/06a_experiments.ipynb #c8476c24
 # the input standardisation of each dataset comes from a dataset treated as public (never from the private training split)
@@ -574,10 +574,19 @@ def deployable(kind:str, epsilon) -> bool:
     return kind in PUBLIC_BACKBONE or kind == "pyramid_ncm" or is_nonprivate(epsilon)
 
 # %% ../nbs/06a_experiments.ipynb #7a1fd4cc
+def _device_label(r:dict) -> str:
+    "Where a run trained: 'cuda', or 'cpu (N cores)' when its machine record says how many."
+    dev, m = str(r.get("device") or "unknown"), r.get("machine")
+    return f"{dev} ({m['cpu_cores']} cores)" if dev == "cpu" and isinstance(m, dict) and m.get("cpu_cores") else dev
+
+def _legacy(led:dict|None) -> bool:
+    "A private ledger written before secret randomness (its noise was seeded from the recorded seed)."
+    return bool(led) and led.get("epsilon_target") is not None and "randomness" not in led
+
 def collect_runs(out_dir:str|Path, # folder of run JSON files
                  names:Sequence|None=None, # run names to read (None: all)
                 ) -> pd.DataFrame:
-    "One row per run file: dataset, model, epsilon, seed, metrics, ledger epsilons, seconds, file name."
+    "One row per run file: dataset, model, epsilon, seed, metrics, ledger epsilons, seconds and device, whether its noise was seeded (made before secret randomness), file name."
     out_dir = Path(out_dir)
     files = [out_dir / f"{n}.json" for n in names] if names is not None else sorted(out_dir.glob("*.json"))
     rows = []
@@ -587,7 +596,26 @@ def collect_runs(out_dir:str|Path, # folder of run JSON files
                      "seed": r["seed"], **{m: r[m] for m in METRICS}, "epsilon_prv": led.get("epsilon_prv", np.nan),
                      "epsilon_rdp": led.get("epsilon_rdp", np.nan), "delta": led.get("delta", np.nan),
                      "noise_multiplier": led.get("noise_multiplier", np.nan), "epochs": len(r.get("history", [])),
-                     "train_seconds": r["train_seconds"], "file": f.name})
+                     "train_seconds": r["train_seconds"], "device": _device_label(r),
+                     "seeded_noise": _legacy(r.get("ledger")), "file": f.name})
+    return pd.DataFrame(rows)
+
+# %% ../nbs/06a_experiments.ipynb #9f8d1fed
+def run_costs(runs:pd.DataFrame, # from `collect_runs`
+              out_dir:str|Path, # the folder of those run files
+             ) -> pd.DataFrame:
+    "Per dataset and model kind: trainable parameters, forward FLOPs of one clip, median training seconds (and device) without and with DP."
+    out_dir, rows = Path(out_dir), []
+    for (ds, kind), g in runs.groupby(["dataset", "model"], sort=False):
+        r = read_json(out_dir / g.file.iloc[0]); s = r.get("settings") or {}
+        sizes = {k: tuple(v) if isinstance(v, list) else v for k, v in s.items() if k in ("channels", "hidden_size", "dims", "degree")}
+        clip = ClipSpec(r["layout"], r["spec"], r["frames"])
+        cost = model_cost(build_model(kind, clip, len(r["classes"]), recipe(kind, **sizes)), clip.shape)
+        row = {"dataset": ds, "model": kind, "params": cost["params"], "mflops_per_clip": round(cost["flops"] / 1e6, 2)}
+        for key, h in (("train_s_nodp", g[~np.isfinite(g.epsilon)]), ("train_s_dp", g[np.isfinite(g.epsilon)])):
+            row[key] = round(float(h.train_seconds.median()), 1) if len(h) else np.nan
+            row[key + "_device"] = " + ".join(sorted(set(h.device))) if len(h) else ""
+        rows.append(row)
     return pd.DataFrame(rows)
 
 # %% ../nbs/06a_experiments.ipynb #e12723b5
@@ -647,10 +675,6 @@ RUN_DIRS = ("benchmarks/runs", "privacy/runs", "benchmarks/person", "zoo")
 # what a published run file or card is, by its role
 RELEASE_KINDS = MappingProxyType({"benchmark": "benchmark run (model, checkpoint if kept, test predictions)", "deployable": "deployable model",
                                   "video": "the zoo's video model (no DP: model, validation scores, test predictions)"})
-
-def _legacy(led:dict|None) -> bool:
-    "A private ledger written before secret randomness (its noise was seeded from the recorded seed)."
-    return bool(led) and led.get("epsilon_target") is not None and "randomness" not in led
 
 def release_ledger(dataset:str, # "utd", "msr", "jhmdb" (file prefix of its runs)
                    results:str|Path="results", # the results folder
@@ -781,6 +805,8 @@ def reproduce(out:str|Path, # the output folder (a user's run: its own folder; t
                          .set_index(["dataset", "model", "epsilon"]) for m in METRICS], axis=1).reset_index()
         agg["runs"] = aggregate_runs(runs)["count"].values
         atomic_write(bdir / "utility.csv", lambda tmp: agg.to_csv(tmp, index=False))
+        costs = run_costs(runs, rdir)
+        atomic_write(bdir / "cost.csv", lambda tmp: costs.to_csv(tmp, index=False))
         shown = [d for d in PROTOCOLS if d in set(runs.dataset)]   # one panel per row: readable in a docs column
         fig, axes = plt.subplots(len(shown), 1, figsize=(7, 3.6 * len(shown)), squeeze=False)
         for ax, ds in zip(axes[:, 0], shown):
@@ -812,10 +838,10 @@ def reproduce(out:str|Path, # the output folder (a user's run: its own folder; t
                       "seeds": seeds, "models": model_kinds, "settings": {k: settings[k].settings() for k in model_kinds},
                       "threads": threads, "seconds": timings,
                       "runs_in_tables": int(len(runs)), "runs_trained_now": int((~runs.file.isin(before)).sum()),
-                      "files": ["runs.csv", "utility.csv", "efficiency.csv", "privacy_utility.png", "confusion_best_private.png",
+                      "files": ["runs.csv", "utility.csv", "cost.csv", "efficiency.csv", "privacy_utility.png", "confusion_best_private.png",
                                 "../releases/<dataset>.json"],
                       # what this call wrote: a table changed later by anything else no longer matches its stamp (prism.report)
-                      "sha256": {f: file_hash(bdir / f) for f in ("runs.csv", "utility.csv", "efficiency.csv", "privacy_utility.png",
+                      "sha256": {f: file_hash(bdir / f) for f in ("runs.csv", "utility.csv", "cost.csv", "efficiency.csv", "privacy_utility.png",
                                                                    "confusion_best_private.png")}})
     print(f"[total] {timings['total']:.0f} s")
-    return {"runs": runs, "utility": agg, "efficiency": eff, "seconds": timings, "out": out}
+    return {"runs": runs, "utility": agg, "cost": costs, "efficiency": eff, "seconds": timings, "out": out}

@@ -61,6 +61,15 @@ def _provenance_settings(path:Path) -> str:
 _DATASET_ORDER = {d: i for i, d in enumerate(PROTOCOLS)}
 _KIND_ORDER = {m: i for i, m in enumerate(MODEL_KINDS)}
 
+def _seeded_note(R:Path) -> str:
+    "Which runs in the tables drew their noise from a recorded seed (made before secret randomness), if any."
+    f = R/"benchmarks/runs.csv"
+    runs = pd.read_csv(f) if f.is_file() else pd.DataFrame()
+    if "seeded_noise" not in runs or not runs.seeded_noise.any(): return ""
+    groups = ", ".join(f"{d} {m}" for d, m in runs[runs.seeded_noise][["dataset", "model"]].drop_duplicates().itertuples(index=False))
+    return (f". The DP runs of {groups} ({int(runs.seeded_noise.sum())} runs) were made before secret randomness: their accuracy is "
+            "a valid measurement, their models are not private as released")
+
 def _utility_table(R:Path) -> list:
     "Accuracy against epsilon, one row per dataset and model (`benchmarks/utility.csv`)."
     f = R/"benchmarks/utility.csv"
@@ -72,8 +81,18 @@ def _utility_table(R:Path) -> list:
     wide = wide[[c for c in ["no DP", "8", "4", "2", "1", "0.5"] if c in wide.columns]]
     order = _DATASET_ORDER | _KIND_ORDER
     wide = wide.reset_index().sort_values(["dataset", "model"], key=lambda c: c.map(lambda v: order.get(v, 99)))
+    wide = wide.rename(columns={c: f"eps {c}" for c in wide.columns if c not in ("dataset", "model", "no DP")})
+    cf = R/"benchmarks/cost.csv"   # what each row costs, beside its accuracies (`prism.experiments.run_costs`)
+    if cf.is_file():
+        c = pd.read_csv(cf).fillna({"train_s_nodp_device": "", "train_s_dp_device": ""})
+        sec = lambda s, d: "" if pd.isna(s) else f"{s:,.0f} s ({d})" if s >= 1 else f"< 1 s ({d})"
+        c = pd.DataFrame({"dataset": c.dataset, "model": c.model, "params": c.params.map("{:,}".format),
+                          "MFLOPs / clip": c.mflops_per_clip.map("{:g}".format),
+                          "train, no DP": [sec(s, d) for s, d in zip(c.train_s_nodp, c.train_s_nodp_device)],
+                          "train, DP": [sec(s, d) for s, d in zip(c.train_s_dp, c.train_s_dp_device)]})
+        wide = wide.merge(c, on=["dataset", "model"], how="left").fillna("")
     return [dict(title="Accuracy % against epsilon (`prism reproduce`; test split of each protocol, mean ± std over seeds, delta 1e-5)",
-                 table=wide.rename(columns={c: f"eps {c}" for c in wide.columns if c not in ("dataset", "model", "no DP")}),
+                 table=wide,
                  source=f, **_provenance(R/"benchmarks/reproduce.json", f),
                  note="Models: stgcn and lstm (the DPLSTM baseline) are trained end to end on the private data, with DP-SGD at each epsilon "
                       "or without DP; stgcn_ft and lstm_ft are pretrained on a public dataset (MSR Action3D for UTD-MHAD, UTD-MHAD for the "
@@ -81,14 +100,14 @@ def _utility_table(R:Path) -> list:
                       "private class means as its last layer, released once with Gaussian noise (accountant's PRV epsilon per training clip); "
                       "pyramid_ncm has no network: data-free kinematic features mapped with public statistics, and private class sums "
                       "of their degree-2 kernel features as its last layer, released once the same way. "
-                      "Each run is a file in results/benchmarks/runs with its command, machine and device (some ran on a GPU through "
+                      "Cost columns: trainable parameters, forward FLOPs of one clip and the median time of a run's training on "
+                      "the private clips, on the device it ran on (public pretraining, done once and shared, is not counted; benchmarks/cost.csv). Each run is a file in results/benchmarks/runs with its command, machine and device (some ran on a GPU through "
                       "bench/sweep_device.py); macro F1, precision, recall and kappa are in the same CSV. Epsilon is per training clip "
                       "(add/remove one clip), delta 1e-5; each epsilon is a what-if in which its model is the only release from the "
                       "clips: this repository publishes all of them and tuning runs on the same clips, so the total over everything "
                       "published is infinite (results/releases/). An epsilon covers one training run, not the choice of hyper-parameters "
                       "and recipes, made on validation subjects of UTD-MHAD's training side (tuning runs published in results/benchmarks/tune "
-                      "and counted in UTD-MHAD's release ledger). End-to-end DP runs (stgcn, lstm at an epsilon) were made before "
-                      "secret randomness: their accuracy is a valid measurement, their models are not private as released")]
+                      "and counted in UTD-MHAD's release ledger)" + _seeded_note(R))]
 
 # %% ../nbs/08b_report.ipynb #b6e3bedd
 def _values_per_frame_table(R:Path) -> list:
