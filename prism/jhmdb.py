@@ -9,13 +9,15 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Sequence
+import numpy as np
 from .io import atomic_write_text
 from .pose import (PoseConfig, PoseResult, find_videos, extract_videos, load_pose, pose_joints, pose_cache_dir, pose_flags)
-from .data import SkeletonRecord, get_data_root
+from .data import SkeletonRecord, get_data_root, joint_index
 
 # %% auto #0
-__all__ = ['JHMDB_CLASSES', 'JHMDB_SPLIT_FILE', 'JHMDB_POSE_CONFIG', 'JHMDBClip', 'jhmdb_source', 'jhmdb_clips',
-           'make_jhmdb_split', 'save_jhmdb_split', 'jhmdb_split', 'load_jhmdb']
+__all__ = ['JHMDB_CLASSES', 'JHMDB_SPLIT_FILE', 'JHMDB_POSE_CONFIG', 'JHMDB_TAGS', 'LEG_LANDMARKS', 'JHMDBClip', 'jhmdb_source',
+           'jhmdb_clips', 'make_jhmdb_split', 'save_jhmdb_split', 'jhmdb_split', 'load_jhmdb', 'jhmdb_tags',
+           'jhmdb_clip_stats']
 
 # %% ../nbs/03a_jhmdb.ipynb #f67b0913
 JHMDB_CLASSES = ["brush_hair", "catch", "clap", "climb_stairs", "golf", "jump", "kick_ball", "pick", "pour", "pullup", "push",
@@ -161,3 +163,48 @@ def load_jhmdb(root:str|Path|None=None, # data root holding jhmdb/videos (defaul
     if summary.failed:
         warnings.warn(f"{summary.failed} of {summary.videos} JHMDB clips have no poses and are left out:\n{summary.report()}", stacklevel=2)
     return (records, summary) if return_summary else records
+
+# %% ../nbs/03a_jhmdb.ipynb #39f16ab3
+JHMDB_TAGS = {"body": {"f": "full body", "u": "upper body", "l": "lower body", "h": "head"},
+              "camera": {"cm": "moving", "nm": "static"},
+              "view": {"fr": "front", "ba": "back", "le": "left", "ri": "right"},
+              "quality": {"goo": "good", "med": "medium", "bad": "low"}}
+
+def jhmdb_tags(name:str, # clip file name (with or without extension)
+               action:str, # its class
+              ) -> dict:
+    "The annotations in a JHMDB clip name: visible body part, camera motion, people, viewpoint, quality (HMDB51's meta tags)."
+    stem = Path(name).stem
+    m = re.match(rf"^.*_{re.escape(action)}_(?P<body>[a-z])_(?P<camera>[a-z]{{2}})_np(?P<people>\d+)_(?P<view>[a-z]{{2}})_(?P<quality>[a-z]{{3}})_\d+$", stem)
+    if not m: raise ValueError(f"{name!r} does not end in JHMDB's tags '_{action}_<body>_<camera>_np<people>_<view>_<quality>_<n>'")
+    out = {k: JHMDB_TAGS[k].get(m[k]) for k in JHMDB_TAGS}
+    bad = [f"{k}={m[k]!r}" for k, v in out.items() if v is None]
+    if bad: raise ValueError(f"{name!r}: unknown tag {', '.join(bad)}; known: {JHMDB_TAGS}")
+    return {**out, "people": int(m["people"])}
+
+# %% ../nbs/03a_jhmdb.ipynb #007e15e7
+LEG_LANDMARKS = ("left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle")  # MediaPipe names
+
+def jhmdb_clip_stats(rec:SkeletonRecord, # a JHMDB record from `load_jhmdb` (layout mediapipe33, `meta['found']`, visibility in `confidence`)
+                     vis_threshold:float=0.5, # a landmark with a lower visibility counts as not seen
+                    ) -> dict:
+    "Detection statistics of one clip: its frames, where the person was found, how much of the body was seen, how large."
+    found = rec.meta.get("found")
+    if rec.layout != "mediapipe33" or rec.confidence is None or found is None:
+        raise ValueError(f"{rec.source}: jhmdb_clip_stats needs a MediaPipe record from load_jhmdb (layout mediapipe33, visibility "
+                         f"in confidence, meta['found']); got layout {getattr(rec.layout, 'name', rec.layout)!r}, "
+                         f"confidence {'missing' if rec.confidence is None else 'given'}, meta['found'] {'missing' if found is None else 'given'}")
+    found = np.asarray(found, bool)
+    if found.shape != (rec.num_frames,): raise ValueError(f"{rec.source}: meta['found'] has shape {found.shape}, expected ({rec.num_frames},)")
+    if not found.any(): raise ValueError(f"{rec.source}: no frame has a person (meta['found'] is all False)")
+    edges = np.diff(np.r_[0, (~found).astype(int), 0])
+    gap = int((np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)).max(initial=0))
+    vis, j = rec.confidence[found], rec.joints[found]
+    seen = vis >= vis_threshold
+    legs = [joint_index("mediapipe33", n) for n in LEG_LANDMARKS]
+    heights = [np.ptp(jt[s, 1]) for jt, s in zip(j, seen) if s.sum() >= 2]
+    ix = lambda *names: [joint_index("mediapipe33", n) for n in names]
+    torso = np.linalg.norm(j[:, ix("left_shoulder", "right_shoulder")].mean(1) - j[:, ix("left_hip", "right_hip")].mean(1), axis=-1)
+    return dict(frames=rec.num_frames, found_frac=float(found.mean()), longest_gap=gap, low_vis_frac=float(1 - seen.mean()),
+                leg_visibility=float(vis[:, legs].mean()), person_height=float(np.median(heights)) if heights else 0.0,
+                torso_cv=float(torso.std() / torso.mean()) if torso.mean() > 0 else float("nan"))
