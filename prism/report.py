@@ -241,10 +241,14 @@ def privacy_statement(results:str|Path="results", # the results folder
                      f"{len(rl['releases'])} published artefacts; total epsilon {rl['total']['epsilon']:.3g}: {rl['total']['text']}. "
                      "Each benchmark epsilon is a what-if in which its model is the only release.")
     for f in sorted((R / "zoo").glob("*_private.json")):
-        c = _read(f); d = c["release_ledger"]["deployment"]
-        lines.append(f"- **Deployable private model `{f.stem}`** ({c['recipe_choice']['kind']}, chosen on validation; test accuracy "
-                     f"{100 * c['accuracy']:.1f}%): its own epsilon {c['ledger']['epsilon_prv']:.3g}; total of its deployment ledger "
-                     f"{d['epsilon']:.3g} ({d['text']}).")
+        c = _read(f); d = c["release_ledger"]["deployment"]; ch = c["recipe_choice"]
+        try: now = choose_recipe(ch["epsilon"], R, ch["validated_on"])["kind"]   # what the validation runs choose today
+        except FileNotFoundError: now = ch["kind"]
+        since = ("" if now == ch["kind"] else f" The validation runs published since choose {now} at this epsilon; the zoo keeps this "
+                 "model until it is re-deployed (`python bench/deploy_private.py`), a new release from the same clips.")
+        lines.append(f"- **Deployable private model `{f.stem}`** ({ch['kind']}, chosen on validation among {', '.join(ch['scores'])}; "
+                     f"test accuracy {100 * c['accuracy']:.1f}%): its own epsilon {c['ledger']['epsilon_prv']:.3g}; total of its deployment "
+                     f"ledger {d['epsilon']:.3g} ({d['text']}).{since}")
     return "\n".join(lines)
 
 # %% ../nbs/08b_report.ipynb #1d2d0f04
