@@ -7,6 +7,10 @@
 #   (device) bash bench/remake_on_device.sh      # carry .gpu and .whl; the run files come back in $OUT/runs.tgz
 #   tar xzf runs.tgz && cp runs/*.json results/benchmarks/runs/ && prism reproduce --full --out results   # tables
 #
+# Without a GPU the same runner works on CPU, one or two processes (runs whose file exists are skipped, so it resumes):
+#   python bench/sweep_device.py run --arrays .gpu/arrays --out .gpu/cpu_runs --device cpu --threads 1 --job utd:stgcn:0.5,1,2,4,8:0,1,2 ...
+#   then copy only the (dataset, model) groups whose runs are all re-made into results/benchmarks/runs.
+#
 # DEADLINE: seconds after which no new run starts (default 380); KILL: hard stop of each process (default 480 s).
 # Every run file records its own command, the machine and the device; noise and sampling come from secret randomness.
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
