@@ -30,7 +30,7 @@ private accuracy of the class-sum head? The recipe's public map (fitted on MSR A
 dims, within-class whitening, shrink 0.1), its degree-2 kernel and class sums, on (a) today's pyramid, (a') the pyramid over
 all nine channels, the pyramid concatenated with (b) the distance of every pair of joints (and (b') the same divided by the
 clip's mean distance), (c) the cosine of every joint angle (two bones meeting at a joint; (c') the limb joints only),
-(d) a MiniRocket-style bank of random 1-D kernels (fixed seed; biases at quantiles of their outputs on the PUBLIC clips; PPV
+(d) a MiniRocket-style bank of random 1-D kernels (`prism.models.RandomKernels`, fixed seed; biases at quantiles of their outputs on the PUBLIC clips; PPV
 and max), and (e) combinations; every block after (a) is pooled over the same 1-2-4 pyramid (mean and spread), and the blocks
 enter the PCA as they are or weighted to equal variance. The best row is measured again, with the reference, on fresh
 secret draws. Writes results/privacy/tune/private_heads/utd_features.{json,csv}; the recipe is not changed.
@@ -51,7 +51,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from prism.kinematics import channel_slices
 from prism.skeleton import get_layout
 from prism.io import atomic_write, read_json, stamp, write_json_atomic
-from prism.models import PyramidNCM, embed_features, fit_embedding, monomials, run_model
+from prism.models import PyramidNCM, RandomKernels, embed_features, fit_embedding, joint_distances, monomials, pyramid_pool, run_model
 from prism.privacy import PrivacyPreservingTrainer, LinearHead, create_privacy_config, private_class_sums
 from prism.experiments import (RECIPES, PublicData, build_model, load_protocol, load_public, pretrain_public, privacy_utility_sweep,
                                recipe, run_name, collect_runs)
@@ -267,22 +267,6 @@ def public_map(a, command) -> None:
     print(pd.DataFrame(rows).to_string(index=False)); print(pd.DataFrame(gains).to_string(index=False))
 
 # ---- stage `features`: richer data-free features under the same public map and class-sum head ----------------------------
-LEVELS = (1, 2, 4)
-
-def pyramid_pool(s:torch.Tensor, levels=LEVELS) -> torch.Tensor:
-    "(N, K, T) series -> (N, 2 K sum(levels)): mean and spread (population sd) of every series on each pyramid segment."
-    T, parts = s.shape[-1], []
-    for L in levels:
-        edges = [round(i * T / L) for i in range(L + 1)]
-        for a0, b0 in zip(edges[:-1], edges[1:]):
-            seg = s[..., a0:b0]; parts += [seg.mean(-1), seg.std(-1, unbiased=False)]
-    return torch.cat(parts, 1)
-
-def joint_distances(pos:torch.Tensor) -> torch.Tensor:
-    "(N, 3, T, V) positions -> (N, V (V - 1) / 2, T) distance of every pair of joints in every frame."
-    i, j = torch.triu_indices(pos.shape[-1], pos.shape[-1], 1)
-    return (pos[..., i] - pos[..., j]).norm(dim=1).transpose(1, 2)
-
 def adjacent_bone_pairs(edges, V:int) -> list:
     "(joint, a, b): every pair of bones (j, a) and (j, b) of the layout that meet at joint j."
     nb = {v: sorted({b for a, b in edges if a == v} | {a for a, b in edges if b == v}) for v in range(V)}
@@ -293,37 +277,6 @@ def joint_angles(pos:torch.Tensor, pairs:list) -> torch.Tensor:
     j, a, b = (torch.tensor(t) for t in zip(*pairs))
     u, v = pos[..., a] - pos[..., j], pos[..., b] - pos[..., j]
     return ((u * v).sum(1) / (u.norm(dim=1) * v.norm(dim=1)).clamp_min(1e-6)).transpose(1, 2)
-
-class MiniRocketBank:
-    "MiniRocket-style random 1-D kernels over time on the kinematic channels, all drawn from a fixed public seed (no data)."
-    def __init__(self, n_channels:int, T:int, per_dilation:int=2, biases:int=2, seed:int=0, max_channels:int=9):
-        g = np.random.default_rng(seed)
-        base = [np.where(np.isin(np.arange(9), c), 2.0, -1.0) for c in itertools.combinations(range(9), 3)]   # MiniRocket's 84 kernels of length 9
-        dil = [d for d in (1, 2, 3, 4) if 8 * d < T]
-        self.kernels = []
-        for w in base:
-            for d in dil:
-                for _ in range(per_dilation):
-                    k = int(2 ** g.uniform(0, np.log2(max_channels + 1)))     # MiniRocket's multivariate channel count
-                    self.kernels.append((w, d, np.sort(g.choice(n_channels, min(k, n_channels), replace=False)), g.uniform(0, 1, biases)))
-        self.bias = None
-    def conv(self, x:torch.Tensor) -> torch.Tensor:
-        "(N, C, T) -> (N, kernels, T): each kernel on the sum of its channels, zero-padded to the same length."
-        out = []
-        for w, d, ch, _ in self.kernels:
-            s = x[:, torch.as_tensor(ch)].sum(1, keepdim=True)
-            out.append(torch.nn.functional.conv1d(s, torch.as_tensor(w, dtype=x.dtype).view(1, 1, -1), padding=4 * d, dilation=d))
-        return torch.cat(out, 1)
-    def fit_bias(self, x_public:torch.Tensor) -> "MiniRocketBank":
-        "Biases: each kernel's random quantiles (drawn from the seed) of its outputs over the PUBLIC clips."
-        c = self.conv(x_public).transpose(0, 1).reshape(len(self.kernels), -1).double()
-        self.bias = torch.stack([torch.quantile(c[i], torch.as_tensor(q)) for i, (*_, q) in enumerate(self.kernels)]).float()
-        return self
-    def features(self, x:torch.Tensor) -> torch.Tensor:
-        "(N, C, T) -> (N, kernels * (biases + 1)): proportion of positive values (per bias) and the max of every kernel's output."
-        c = self.conv(x)
-        ppv = (c[:, :, None, :] > self.bias[None, :, :, None]).float().mean(-1).flatten(1)
-        return torch.cat([ppv, c.amax(-1)], 1)
 
 @torch.no_grad()
 def fit_map(F, y, dims:int, shrink:float, weight:torch.Tensor) -> dict:
@@ -343,18 +296,15 @@ def fit_map(F, y, dims:int, shrink:float, weight:torch.Tensor) -> dict:
     whiten = (Q / ev.clamp_min(1e-12 * float(ev.max())).sqrt()) @ Q.T
     return {k: v.float() for k, v in dict(mean=mean, scale=scale, proj=proj, center=U.mean(0), whiten=whiten).items()}
 
-def features_stage(a, command) -> None:
-    "Richer data-free features (pairwise distances, joint angles, random kernels) with the recipe's public map and class sums, on validation."
-    data = load_protocol("utd")
-    X, y, persons, K = data.X_train, data.y_train, data.persons_train, data.num_classes
-    s = RECIPES["pyramid_ncm"]
-    m = build_model("pyramid_ncm", data.clip, K, s)
+def feature_blocks(data, rocket_seed:int=0) -> tuple:
+    "(blocks of the private training clips, blocks of the public clips, the bank, the angle pairs, the limb pairs): name -> (N, D); only the kernels' biases see data, public."
+    m = build_model("pyramid_ncm", data.clip, data.num_classes, RECIPES["pyramid_ncm"])
     m.input_norm.load_state_dict(data.input_norm().state_dict())
     lay = get_layout(data.clip.layout); pos = channel_slices(data.clip.channels)["pos"]
     pairs = adjacent_bone_pairs(lay.edges, lay.num_joints)
     torso = {lay.center, lay.index("neck")}
     limbs = [t for t in pairs if t[0] not in torso]   # the angles at shoulders, elbows, hips and knees
-    bank = MiniRocketBank(data.clip.in_channels * data.clip.num_joints, data.clip.frames, seed=a.rocket_seed)
+    bank = RandomKernels(data.clip.in_channels * data.clip.num_joints, seed=rocket_seed)   # prism.models: MiniRocket-style, from the seed
     def blocks(Xc):
         "name -> (N, D) features of clips Xc (raw inputs); nothing here is fitted."
         Xt = torch.as_tensor(Xc, dtype=torch.float32); P = Xt[:, pos]; Z = m.input_norm(Xt)
@@ -363,9 +313,18 @@ def features_stage(a, command) -> None:
                 "distances / clip scale": pyramid_pool(D / D.mean((1, 2), keepdim=True).clamp_min(1e-6)),
                 "limb angles": pyramid_pool(joint_angles(P, limbs)),
                 "rocket": Z.permute(0, 1, 3, 2).flatten(1, 2)}
-    B, Bp = blocks(X), blocks(data.public.X)
-    bank.fit_bias(Bp["rocket"]); B["rocket"], Bp["rocket"] = bank.features(B["rocket"]), bank.features(Bp["rocket"])
+    B, Bp = blocks(data.X_train), blocks(data.public.X)
+    bank.fit(Bp["rocket"]); B["rocket"], Bp["rocket"] = bank(B["rocket"]), bank(Bp["rocket"])   # biases: quantiles on PUBLIC clips
     for k in B: assert torch.isfinite(B[k]).all() and torch.isfinite(Bp[k]).all(), k
+    return B, Bp, bank, pairs, limbs
+
+def features_stage(a, command) -> None:
+    "Richer data-free features (pairwise distances, joint angles, random kernels) with the recipe's public map and class sums, on validation."
+    data = load_protocol("utd")
+    X, y, persons, K = data.X_train, data.y_train, data.persons_train, data.num_classes
+    s = RECIPES["pyramid_ncm"]
+    lay = get_layout(data.clip.layout)
+    B, Bp, bank, pairs, limbs = feature_blocks(data, a.rocket_seed)
     words = {"pyramid": "(a) pyramid (today)", "pyramid (pos, vel, bone)": "(a') pyramid on pos, vel and bone channels",
              "distances": "(b) pyramid + joint distances", "distances / clip scale": "(b') pyramid + joint distances / the clip's mean distance",
              "angles": "(c) pyramid + joint angles", "limb angles": "(c') pyramid + limb joint angles", "rocket": "(d) pyramid + random kernels"}
@@ -428,9 +387,9 @@ def features_stage(a, command) -> None:
             "angles": f"the cosine of the angle between every two bones that meet at a joint ({len(pairs)} pairs in {lay.name}) in every frame, mean and spread over the same pyramid",
             "limb angles": (f"the angles of `angles` at the {len(limbs)} limb joints (shoulders, elbows, hips, knees), without the {len(pairs) - len(limbs)} "
                             "at the hip centre and the neck, whose mean differs most between the public and the private skeletons"),
-            "rocket": (f"{len(bank.kernels)} MiniRocket kernels (the 84 length-9 kernels of weights -1 and 2, dilations "
-                       f"{sorted({k[1] for k in bank.kernels})}, each on the sum of a random subset of the {data.clip.in_channels * data.clip.num_joints} standardised "
-                       f"channel series), drawn from the fixed seed {a.rocket_seed}; {len(bank.kernels[0][3])} biases per kernel at random quantiles "
+            "rocket": (f"{bank.num_kernels} MiniRocket kernels (the 84 length-9 kernels of weights -1 and 2, dilations "
+                       f"{sorted(set(bank.dilation.tolist()))}, each on the sum of a random subset of the {data.clip.in_channels * data.clip.num_joints} standardised "
+                       f"channel series), drawn from the fixed seed {a.rocket_seed}; {bank.bias.shape[1]} biases per kernel at random quantiles "
                        "(from the seed) of its outputs over the PUBLIC clips; proportion of positive values per bias and the max")},
         "block_weighting": {"none": "every standardised feature weighs 1 before the public PCA (as the recipe)",
                             "equal": "each block's standardised features weigh 1 / sqrt(its length): every block carries the same variance into the PCA"},
