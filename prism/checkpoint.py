@@ -39,8 +39,10 @@ def model_config(model:nn.Module) -> dict:
                 "num_classes": model.num_classes, "hidden_size": model.lstm.hidden_size, "num_layers": model.lstm.num_layers,
                 "bidirectional": bool(model.lstm.bidirectional), "dropout": model.drop.p}
     if isinstance(model, PyramidNCM):
+        extras = {} if not model.extras else {"extras": list(model.extras), "kernel_seed": model.kernel_seed,
+                                              "pos_channels": None if model.pos_channels is None else list(model.pos_channels)}
         return {"class": "PyramidNCM", "num_joints": model.num_joints, "in_channels": model.in_channels, "num_classes": model.num_classes,
-                "channels": list(model.channels), "levels": list(model.levels), "dims": model.dims, "degree": model.degree}
+                "channels": list(model.channels), "levels": list(model.levels), "dims": model.dims, "degree": model.degree, **extras}
     raise TypeError(f"no checkpoint config for {type(model).__name__} (known: STGCN_PRISM, LSTMBaseline, PyramidNCM)")
 
 def model_from_config(config:dict) -> nn.Module:

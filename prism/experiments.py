@@ -263,18 +263,21 @@ class TrainSettings:
     dims:int=0 # class-means heads: project on the public features' top `dims` directions first (0: none; pyramid_ncm needs >= 1)
     degree:int=1 # pyramid_ncm: degree p of the kernel <g, h>^p its class sums are taken in
     shrink:float=0.1 # pyramid_ncm: weight of the identity in the public within-class covariance it whitens with (1: no whitening)
+    extras:tuple=() # pyramid_ncm: data-free blocks added to its pyramid (`prism.models.PyramidNCM.EXTRAS`: "distances", "kernels")
 
     def __post_init__(self):
         for k in ("lr", "epochs", "batch_size", "lr_dp", "epochs_dp", "batch_size_dp", "max_grad_norm", "pretrain_lr", "pretrain_epochs", "views", "degree"):
             if not getattr(self, k) > 0: raise ValueError(f"{k} must be > 0, got {getattr(self, k)!r}")
         if not 0 <= self.shrink <= 1: raise ValueError(f"shrink must be in [0, 1], got {self.shrink!r}")
-        object.__setattr__(self, "channels", tuple(self.channels))
+        object.__setattr__(self, "channels", tuple(self.channels)); object.__setattr__(self, "extras", tuple(self.extras))
+        if set(self.extras) - set(PyramidNCM.EXTRAS) or len(set(self.extras)) != len(self.extras):
+            raise ValueError(f"extras must be distinct names from {PyramidNCM.EXTRAS}, got {self.extras}")
     def optimisation(self, private:bool) -> tuple:
         "(lr, epochs, batch size) of a private or a non-private run."
         return (self.lr_dp, self.epochs_dp, self.batch_size_dp) if private else (self.lr, self.epochs, self.batch_size)
     def settings(self) -> dict:
         "The settings as data (what run files record)."
-        d = dataclasses.asdict(self); d["channels"] = list(self.channels)
+        d = dataclasses.asdict(self); d["channels"], d["extras"] = list(self.channels), list(self.extras)
         d["augment"] = None if self.augment is None else self.augment.settings()
         return d
 
@@ -332,7 +335,7 @@ def build_model(kind:str, # one of MODEL_KINDS
         sl = channel_slices(clip.channels)
         pooled = [c for n in ("pos", "vel") if n in sl for c in range(sl[n].start, sl[n].stop)] or None
         return PyramidNCM(num_joints=clip.num_joints, in_channels=clip.in_channels, num_classes=num_classes, channels=pooled,
-                          dims=s.dims, degree=s.degree)
+                          dims=s.dims, degree=s.degree, extras=s.extras, pos_channels=range(sl["pos"].start, sl["pos"].stop) if "pos" in sl else None)
     raise ValueError(f"unknown model kind {kind!r}; known: {MODEL_KINDS}")
 
 # %% ../nbs/06a_experiments.ipynb #ca037623
@@ -473,10 +476,11 @@ def fit_private_pyramid(model:PyramidNCM, # from `build_model("pyramid_ncm", ...
     rel = private_class_sums(phi, y, model.num_classes, config, seed, persons)
     with torch.no_grad(): model.head.weight.copy_(rel["sums"]); model.head.bias.zero_()
     if rel["ledger"] is not None:
-        rel["ledger"]["mechanism"] += (f"; the features: kinematic pyramid of the clip, public projection to {model.dims} dimensions and "
+        blocks = "".join(f", {'joint distances over the pyramid' if e == 'distances' else 'random kernels (seed ' + str(model.kernel_seed) + ')'}" for e in model.extras)
+        rel["ledger"]["mechanism"] += (f"; the features: kinematic pyramid of the clip{blocks}, public projection to {model.dims} dimensions and "
                                        f"within-class whitening (fitted on {public.name}), degree-{model.degree} kernel features")
     return {"ledger": rel["ledger"], "history": [], "hparams": {"head": f"class sums of degree-{model.degree} kernel features (dot product)",
-            "noise_multiplier": rel["noise_multiplier"], "dims": model.dims, "degree": model.degree, "shrink": shrink,
+            "noise_multiplier": rel["noise_multiplier"], "dims": model.dims, "degree": model.degree, "shrink": shrink, "extras": list(model.extras),
             "features": model.feature_dim, "public": public.name, "seed": seed, "num_train": int(len(y))}}
 
 # %% ../nbs/06a_experiments.ipynb #aa16cc51

@@ -17,7 +17,7 @@ from .skeleton import get_adjacency, get_layout
 # %% auto #0
 __all__ = ['DEFAULT_LAYOUTS', 'resolve_layout', 'GraphConv', 'STGCNBlock', 'InputNorm', 'STGCN_PRISM', 'model_cost',
            'count_parameters', 'LSTMBaseline', 'run_model', 'predict', 'fit_embedding', 'embed_features', 'monomials',
-           'PyramidNCM']
+           'pyramid_pool', 'joint_distances', 'RandomKernels', 'PyramidNCM']
 
 # %% ../nbs/04_models.ipynb #8027b61d
 DEFAULT_LAYOUTS = {33: "mediapipe33", 20: "kinect20_utd", 15: "prism15"}
@@ -319,9 +319,85 @@ def monomials(dims:int, # variables
     w = [math.sqrt(fact / math.prod(math.factorial(c) for c in Counter(t).values())) for t in idx]
     return torch.tensor(idx, dtype=torch.long).reshape(-1, degree), torch.tensor(w, dtype=torch.float32)
 
+# %% ../nbs/04_models.ipynb #6e738366
+def pyramid_pool(s:torch.Tensor, # (N, ..., T, ...) series over time, K values per frame
+                 levels:Sequence=(1, 2, 4), # temporal pyramid: level L cuts the series into L equal segments
+                 dim:int=-1, # the time axis of `s`
+                ) -> torch.Tensor: # (N, 2 K sum(levels))
+    "Mean and standard deviation over time of every series on each segment of a temporal pyramid."
+    T, levels = s.shape[dim], tuple(levels)
+    if T < 2 * max(levels): raise ValueError(f"clips of {T} frames are too short for pyramid levels {levels} (need >= {2 * max(levels)})")
+    parts = []
+    for L in levels:
+        edges = [round(i * T / L) for i in range(L + 1)]
+        for a, b in zip(edges[:-1], edges[1:]):
+            seg = s.narrow(dim, a, b - a)
+            parts += [seg.mean(dim).flatten(1), seg.std(dim, unbiased=False).flatten(1)]
+    return torch.cat(parts, 1)
+
+# %% ../nbs/04_models.ipynb #09afdb29
+def joint_distances(pos:torch.Tensor, # (N, 3, T, V) joint positions
+                   ) -> torch.Tensor: # (N, V (V - 1) / 2, T)
+    "The distance between every pair of joints in every frame (pairs in `torch.triu_indices` order)."
+    if pos.ndim != 4 or pos.shape[1] != 3: raise ValueError(f"positions must be (N, 3, T, V), got shape {tuple(pos.shape)}")
+    i, j = torch.triu_indices(pos.shape[-1], pos.shape[-1], 1)
+    return (pos[..., i] - pos[..., j]).norm(dim=1).transpose(1, 2)
+
+# %% ../nbs/04_models.ipynb #0d9be3db
+class RandomKernels(nn.Module):
+    "MiniRocket-style random 1-D kernels over time, drawn from a seed (no data); their biases sit at quantiles of their outputs on PUBLIC clips."
+    def __init__(self, series:int, # input series S (channels x joints)
+                 per_dilation:int=2, # kernels per base kernel and dilation, each on its own random series
+                 biases:int=2, # biases per kernel (at random quantiles)
+                 dilations:Sequence=(1, 2, 3), # time steps between a kernel's 9 taps
+                 max_series:int=9, # most series one kernel sums
+                 seed:int=0, # the public seed of the kernels, their series and their quantiles
+                ):
+        super().__init__()
+        if min(series, per_dilation, biases, max_series) < 1 or not dilations or min(dilations) < 1:
+            raise ValueError(f"series, per_dilation, biases, max_series and dilations must be >= 1, got {series}, {per_dilation}, {biases}, {max_series}, {dilations}")
+        g = np.random.default_rng(seed)
+        base = [np.where(np.isin(np.arange(9), c), 2.0, -1.0) for c in itertools.combinations(range(9), 3)]   # MiniRocket's 84 kernels
+        W, D, M, Q = [], [], [], []
+        for w in base:
+            for d in dilations:
+                for _ in range(per_dilation):
+                    k = int(2 ** g.uniform(0, np.log2(max_series + 1)))          # how many series it sums (MiniRocket's rule)
+                    m = np.zeros(series); m[g.choice(series, min(k, series), replace=False)] = 1
+                    W.append(w); D.append(int(d)); M.append(m); Q.append(g.uniform(0, 1, biases))
+        for k, v in dict(weight=torch.tensor(np.array(W), dtype=torch.float32), dilation=torch.tensor(D), mask=torch.tensor(np.array(M), dtype=torch.float32),
+                         quantile=torch.tensor(np.array(Q)), bias=torch.zeros(len(W), biases)).items():
+            self.register_buffer(k, v)   # saved with the weights: the bias is fitted on public clips
+        self.num_kernels, self.out_dim = len(W), len(W) * (biases + 1)
+
+    def responses(self, x:torch.Tensor # (N, S, T) series
+                 ) -> torch.Tensor: # (N, kernels, T)
+        "Each kernel over the sum of its series, zero-padded to the same length."
+        if x.ndim != 3 or x.shape[1] != self.mask.shape[1]: raise ValueError(f"series must be (N, {self.mask.shape[1]}, T), got shape {tuple(x.shape)}")
+        out = x.new_empty(x.shape[0], self.num_kernels, x.shape[-1])
+        for d in self.dilation.unique().tolist():
+            i = (self.dilation == d).nonzero().squeeze(1)
+            s = torch.einsum("nst,ks->nkt", x, self.mask[i])
+            out[:, i] = nn.functional.conv1d(s, self.weight[i, None], padding=4 * d, dilation=d, groups=len(i))
+        return out
+
+    def forward(self, x:torch.Tensor) -> torch.Tensor: # (N, kernels * (biases + 1))
+        "The proportion of positive values of each kernel's output minus each of its biases (PPV), then each kernel's max."
+        c = self.responses(x)
+        return torch.cat([(c[:, :, None] > self.bias[None, :, :, None]).float().mean(-1).flatten(1), c.amax(-1)], 1)
+
+    @torch.no_grad()
+    def fit(self, x:torch.Tensor # (N, S, T) series of PUBLIC clips
+           ) -> "RandomKernels":
+        "Set each kernel's biases to its quantiles (drawn from the seed) of its outputs over the public clips; returns self."
+        c = self.responses(x).transpose(0, 1).reshape(self.num_kernels, -1).double()
+        self.bias.copy_(torch.stack([torch.quantile(c[i], self.quantile[i]) for i in range(self.num_kernels)]))
+        return self
+
 # %% ../nbs/04_models.ipynb #42565e64
 class PyramidNCM(nn.Module):
-    "Data-free kinematic features (per-joint mean and spread over a temporal pyramid), a public map, a polynomial kernel's features and a class-sum head."
+    "Data-free kinematic features (per-joint mean and spread over a temporal pyramid, optionally joint distances and random kernels), a public map, a polynomial kernel's features and a class-sum head."
+    EXTRAS = ("distances", "kernels")   # the data-free blocks that can join the pyramid
     def __init__(self, num_joints:int=15, # joints V
                  in_channels:int=9, # channels C per joint
                  num_classes:int=27, # number of actions
@@ -329,18 +405,32 @@ class PyramidNCM(nn.Module):
                  levels:Sequence=(1, 2, 4), # temporal pyramid: level L cuts the clip into L equal segments
                  dims:int=96, # dimensions of the public projection
                  degree:int=2, # degree of the kernel <g, h>^degree (1: linear)
+                 extras:Sequence=(), # blocks added to the pyramid (`EXTRAS`): "distances" (`joint_distances` over the pyramid), "kernels" (`RandomKernels`)
+                 pos_channels:Sequence|None=None, # the 3 input channels holding raw joint positions ("distances")
+                 kernel_seed:int=0, # public seed of the random kernels ("kernels")
                 ):
         super().__init__()
         channels = tuple(range(in_channels)) if channels is None else tuple(int(c) for c in channels)
-        levels = tuple(int(l) for l in levels)
+        levels, extras = tuple(int(l) for l in levels), tuple(extras)
         if not channels or min(channels) < 0 or max(channels) >= in_channels or len(set(channels)) != len(channels):
             raise ValueError(f"channels must be distinct indices in [0, {in_channels}), got {channels}")
         if not levels or min(levels) < 1: raise ValueError(f"levels must be integers >= 1, got {levels}")
         if dims < 1 or degree < 1: raise ValueError(f"dims and degree must be >= 1, got dims={dims}, degree={degree}")
+        if set(extras) - set(self.EXTRAS) or len(set(extras)) != len(extras): raise ValueError(f"extras must be distinct names from {self.EXTRAS}, got {extras}")
+        pos = None if pos_channels is None else tuple(int(c) for c in pos_channels)
+        if "distances" in extras and (pos is None or len(set(pos)) != 3 or min(pos) < 0 or max(pos) >= in_channels):
+            raise ValueError(f"the extra 'distances' needs pos_channels: 3 distinct indices in [0, {in_channels}), got {pos_channels}")
         self.num_joints, self.in_channels, self.num_classes = num_joints, in_channels, num_classes
         self.channels, self.levels, self.dims, self.degree = channels, levels, int(dims), int(degree)
+        self.extras, self.pos_channels, self.kernel_seed = extras, pos, int(kernel_seed)
         self.input_norm = InputNorm(in_channels)
-        self.pyramid_dim = 2 * len(channels) * num_joints * sum(levels)
+        self.block_dims = {"pyramid": 2 * len(channels) * num_joints * sum(levels)}
+        for e in extras:
+            if e == "distances": self.block_dims[e] = 2 * (num_joints * (num_joints - 1) // 2) * sum(levels)
+            else:
+                self.kernels = RandomKernels(in_channels * num_joints, seed=self.kernel_seed)
+                self.block_dims[e] = self.kernels.out_dim
+        self.pyramid_dim = sum(self.block_dims.values())   # the length of the data-free features, before the map
         for k, v in dict(feature_mean=torch.zeros(self.pyramid_dim), feature_scale=torch.ones(self.pyramid_dim),
                          proj=torch.zeros(self.pyramid_dim, dims), center=torch.zeros(dims), whiten=torch.eye(dims)).items():
             self.register_buffer(k, v)   # the public map (`fit_public`): saved with the weights
@@ -351,16 +441,15 @@ class PyramidNCM(nn.Module):
 
     def pyramid(self, x:torch.Tensor # (N, C, T, V) or (N, C, T, V, M)
                ) -> tuple: # ((N*M, pyramid_dim) features, M)
-        "Mean and standard deviation over time of every pooled channel and joint, on each segment of the pyramid."
-        x, m = _prepare(self, x)
-        x, T = x[:, list(self.channels)], x.shape[2]
-        if T < 2 * max(self.levels): raise ValueError(f"clips of {T} frames are too short for pyramid levels {self.levels} (need >= {2 * max(self.levels)})")
-        parts = []
-        for L in self.levels:
-            edges = [round(i * T / L) for i in range(L + 1)]
-            for a, b in zip(edges[:-1], edges[1:]):
-                seg = x[:, :, a:b]
-                parts += [seg.mean(2).flatten(1), seg.std(2, unbiased=False).flatten(1)]
+        "The data-free features: mean and standard deviation over time of every pooled channel and joint on each segment of the pyramid, then the extras."
+        z, m = _prepare(self, x)
+        series = lambda v: v.transpose(2, 3).flatten(1, 2)   # (N, C, T, V) -> (N, C*V, T)
+        parts = [pyramid_pool(z[:, list(self.channels)], self.levels, dim=2)]
+        for e in self.extras:
+            if e == "distances":   # from the raw positions (bodies folded as `_prepare` does)
+                raw = x if x.ndim == 4 else x.permute(0, 4, 1, 2, 3).flatten(0, 1)
+                parts.append(pyramid_pool(joint_distances(raw[:, list(self.pos_channels)].float()), self.levels))
+            else: parts.append(self.kernels(series(z)))
         return torch.cat(parts, 1), m
 
     def embed(self, x:torch.Tensor) -> tuple:
@@ -382,9 +471,11 @@ class PyramidNCM(nn.Module):
                    y, # (N,) their labels
                    shrink:float=0.1, # see `fit_embedding`
                   ) -> "PyramidNCM":
-        "Fit the public map (standardisation, projection, centre, within-class whitening) on public clips; returns the model."
+        "Fit the public map (random kernels' biases, standardisation, projection, centre, within-class whitening) on public clips; returns the model."
         X = torch.as_tensor(np.asarray(X), dtype=torch.float32)
         if X.ndim != 4: raise ValueError(f"public clips must be (N, C, T, V), got shape {tuple(X.shape)}")
+        if "kernels" in self.extras:
+            self.kernels.fit(torch.cat([_prepare(self, X[i:i + 256])[0] for i in range(0, len(X), 256)]).transpose(2, 3).flatten(1, 2))
         f = torch.cat([self.pyramid(X[i:i + 256])[0] for i in range(0, len(X), 256)])
         emb = fit_embedding(f, y, self.dims, shrink)
         for k, b in dict(mean="feature_mean", scale="feature_scale", proj="proj", center="center", whiten="whiten").items():

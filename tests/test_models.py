@@ -116,3 +116,30 @@ def test_pyramid_ncm_features_are_a_unit_kernel_map():
     assert m(X).shape == (5, 3) and model_cost(m, (9, 16, 15))["params"] == 56 * 3 + 3
     with pytest.raises(ValueError, match="too short"): m(torch.randn(1, 9, 4, 15))
     with pytest.raises(ValueError, match="dims=6 needs"): PyramidNCM(num_joints=15, in_channels=9, dims=6).fit_public(torch.randn(5, 9, 16, 15), torch.arange(5) % 2)
+
+
+def test_pyramid_ncm_extras_keep_the_bound_and_round_trip(tmp_path):
+    "PyramidNCM with joint distances and random kernels: unit-length features, kernels from the seed, biases from public clips, checkpoint round trip."
+    from prism.models import PyramidNCM, RandomKernels, run_model
+    from prism.checkpoint import load_checkpoint, model_config, save_checkpoint
+    torch.manual_seed(0)
+    m = PyramidNCM(num_joints=15, in_channels=9, num_classes=3, channels=range(6), dims=6, degree=2,
+                   extras=("distances", "kernels"), pos_channels=range(3), kernel_seed=3)
+    assert m.pyramid_dim == 1260 + 1470 + 1512 and torch.equal(m.kernels.mask, RandomKernels(135, seed=3).mask)
+    Xp = torch.randn(40, 9, 32, 15)
+    m.fit_public(Xp, torch.arange(40) % 4).eval()
+    assert m.kernels.bias.abs().sum() > 0                                # fitted on the public clips
+    X = torch.randn(5, 9, 32, 15)
+    phi = run_model(m, X, method="features")
+    assert torch.allclose(phi.norm(dim=1), torch.ones(5), atol=1e-4)    # the sensitivity bound holds with the extras
+    d = m.pyramid(X)[0][:, 1260:2730].view(5, 7, 2, 105)[:, 0, 0]       # level 1: the mean distance of every pair
+    pos = X[:, :3]; i, j = torch.triu_indices(15, 15, 1)
+    assert torch.allclose(d, (pos[..., i] - pos[..., j]).norm(dim=1).mean(1), atol=1e-5)   # raw positions, not standardised
+    card = save_checkpoint(m, tmp_path / "pyr", {"dataset": "utd", "epsilon": None})
+    assert card["model"] == model_config(m) and card["model"]["extras"] == ["distances", "kernels"] and card["model"]["kernel_seed"] == 3
+    back, _ = load_checkpoint(tmp_path / "pyr")
+    assert back.extras == m.extras and back.pos_channels == (0, 1, 2) and torch.equal(back.kernels.bias, m.kernels.bias)
+    with torch.no_grad(): assert torch.allclose(back(X), m(X), atol=1e-5)
+    assert "extras" not in model_config(PyramidNCM(num_joints=15, in_channels=9, dims=6))   # cards without extras are as before
+    with pytest.raises(ValueError, match="needs pos_channels"): PyramidNCM(extras=("distances",))
+    with pytest.raises(ValueError, match="extras must be distinct"): PyramidNCM(extras=("kernels", "kernels"), pos_channels=range(3))
