@@ -85,7 +85,7 @@ def _utility_table(R:Path) -> list:
     cf = R/"benchmarks/cost.csv"   # what each row costs, beside its accuracies (`prism.experiments.run_costs`)
     if cf.is_file():
         c = pd.read_csv(cf).fillna({"train_s_nodp_device": "", "train_s_dp_device": ""})
-        sec = lambda s, d: "" if pd.isna(s) else f"{s:,.0f} s ({d})" if s >= 1 else f"< 1 s ({d})"
+        sec = lambda s, d: "" if pd.isna(s) else f"{s:,.0f} s, {d}" if s >= 1 else f"< 1 s, {d}"
         c = pd.DataFrame({"dataset": c.dataset, "model": c.model, "params": c.params.map("{:,}".format),
                           "MFLOPs / clip": c.mflops_per_clip.map("{:g}".format),
                           "train, no DP": [sec(s, d) for s, d in zip(c.train_s_nodp, c.train_s_nodp_device)],
