@@ -6,10 +6,11 @@
 from __future__ import annotations
 
 # %% auto #0
-__all__ = ['PROTOCOLS', 'MODEL_KINDS']
+__all__ = ['PROTOCOLS', 'PUBLIC_ONLY', 'MODEL_KINDS']
 
 # %% ../nbs/00a_catalog.ipynb #168fa76c
 PROTOCOLS = ("utd", "msr", "jhmdb")   # the library's datasets with a standard protocol (file prefixes of their runs)
+PUBLIC_ONLY = ("utkinect",)   # library datasets used only as public data (no protocol, never in the sweep)
 
 # %% ../nbs/00a_catalog.ipynb #61a8876b
 MODEL_KINDS = ("stgcn", "stgcn_ft", "stgcn_ncm", "lstm", "lstm_ft", "pyramid_ncm")   # how a model is trained (`prism.experiments.RECIPES`)

@@ -16,7 +16,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 import matplotlib.pyplot as plt
 from tqdm.auto import tqdm
-from .catalog import PROTOCOLS, MODEL_KINDS
+from .catalog import PROTOCOLS, PUBLIC_ONLY, MODEL_KINDS
 from .io import atomic_write, write_json_atomic, read_json, stamp, file_hash
 from .data import load_utd_mhad, load_msr_action3d, load_utkinect, utd_cross_subject, msr_cross_subject, load_generic
 from .jhmdb import load_jhmdb, JHMDBClip, make_jhmdb_split
@@ -33,9 +33,9 @@ from .benchmarks import (METRICS, classification_metrics, run_comprehensive_benc
                               plot_confusion)
 
 # %% auto #0
-__all__ = ['NORM_REFERENCE', 'PUBLIC_ONLY', 'PUBLIC_BACKBONE', 'RECIPES', 'PRIVATE_RECIPES', 'TUNE_DIRS', 'RUN_DIRS',
-           'RELEASE_KINDS', 'LABELS', 'PublicData', 'Protocol', 'load_public', 'load_protocol', 'save_protocol',
-           'read_protocol', 'validation_protocol', 'TrainSettings', 'recipe', 'build_model', 'run_name', 'unit_loader',
+__all__ = ['NORM_REFERENCE', 'PUBLIC_BACKBONE', 'RECIPES', 'PRIVATE_RECIPES', 'TUNE_DIRS', 'RUN_DIRS', 'RELEASE_KINDS', 'LABELS',
+           'PublicData', 'Protocol', 'load_public', 'load_protocol', 'save_protocol', 'read_protocol',
+           'validation_protocol', 'TrainSettings', 'recipe', 'build_model', 'run_name', 'unit_loader',
            'public_feature_stats', 'pretrain_public', 'fit_private_head', 'fit_private_ncm', 'fit_private_pyramid',
            'run_experiment', 'deployable', 'collect_runs', 'run_costs', 'privacy_utility_sweep', 'release_ledger',
            'choose_recipe', 'deploy_private', 'reproduce']
@@ -105,7 +105,6 @@ def _protocol_records(dataset:str, root) -> tuple:
     return tr, te, recs, desc
 
 # library datasets that serve only as public data: no protocol of their own, never in the benchmark grid (`PROTOCOLS`)
-PUBLIC_ONLY = ("utkinect",)
 
 def _public_records(name:str, root) -> list:
     "All records of a library dataset treated as public: a protocol's dataset (both sides) or one of `PUBLIC_ONLY`."
@@ -528,8 +527,6 @@ def run_experiment(protocol:Protocol, # what to train and test on (`load_protoco
     cfg = (create_privacy_config(float(epsilon), delta, max_grad_norm=s.max_grad_norm, unit=unit, reproducible=reproducible,
                                  num_samples=len(np.unique(persons)) if unit == "person" else len(ytr)) if private else None)
     ft = kind in PUBLIC_BACKBONE
-    if kind == "pyramid_ncm" and protocol.public is None:
-        raise ValueError("no public dataset: pyramid_ncm fits its map on public clips (load the protocol with norm_from='public')")
     if ft:   # the public backbone (shared through `backbones`), then the private last layer
         backbone = _backbone(protocol, kind, s, seed, device, backbones)
         if protocol.public.checkpoint is not None:   # the checkpoint's own architecture, with a fresh head for these classes
