@@ -33,7 +33,7 @@ def model_config(model:nn.Module) -> dict:
                 "num_classes": model.num_classes, "layout": model.layout.name, "partition": model.partition,
                 "channels": [blk.gcn.out_channels for blk in b], "strides": [blk.tcn.stride[0] for blk in b],
                 "temporal_kernel": b[0].tcn.kernel_size[0], "dropout": model.drop.p,
-                "groups": max(blk.norm1.num_groups for blk in b)}
+                "groups": max(blk.norm1.num_groups for blk in b), **({"learn_topology": True} if model.learn_topology else {})}
     if isinstance(model, LSTMBaseline):
         return {"class": "LSTMBaseline", "num_joints": model.num_joints, "in_channels": model.in_channels,
                 "num_classes": model.num_classes, "hidden_size": model.lstm.hidden_size, "num_layers": model.lstm.num_layers,

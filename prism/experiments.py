@@ -250,6 +250,9 @@ class TrainSettings:
     epochs:int=60 # epochs without DP
     batch_size:int=32 # batch without DP
     weight_decay:float=0.0 # L2 weight decay without DP (DP runs use none)
+    label_smoothing:float=0.0 # end-to-end runs: cross-entropy label smoothing
+    warmup_epochs:int=0 # end-to-end runs: epochs of linear learning-rate warm-up before the cosine decay
+    learn_topology:bool=False # ST-GCN kinds: every block also learns a correction of the skeleton graph (`prism.models.LearnedTopology`)
     augment:Augment|None=None # training augmentation of end-to-end runs (None: none)
     lr_dp:float=0.5 # learning rate under DP
     epochs_dp:int=40 # epochs under DP (the budget is spread over exactly these)
@@ -268,6 +271,9 @@ class TrainSettings:
         for k in ("lr", "epochs", "batch_size", "lr_dp", "epochs_dp", "batch_size_dp", "max_grad_norm", "pretrain_lr", "pretrain_epochs", "views", "degree"):
             if not getattr(self, k) > 0: raise ValueError(f"{k} must be > 0, got {getattr(self, k)!r}")
         if not 0 <= self.shrink <= 1: raise ValueError(f"shrink must be in [0, 1], got {self.shrink!r}")
+        if not 0 <= self.label_smoothing < 1: raise ValueError(f"label_smoothing must be in [0, 1), got {self.label_smoothing!r}")
+        if not 0 <= self.warmup_epochs < min(self.epochs, self.epochs_dp):
+            raise ValueError(f"warmup_epochs must be >= 0 and under epochs={self.epochs} and epochs_dp={self.epochs_dp}, got {self.warmup_epochs!r}")
         object.__setattr__(self, "channels", tuple(self.channels)); object.__setattr__(self, "extras", tuple(self.extras))
         if set(self.extras) - set(PyramidNCM.EXTRAS) or len(set(self.extras)) != len(self.extras):
             raise ValueError(f"extras must be distinct names from {PyramidNCM.EXTRAS}, got {self.extras}")
@@ -327,7 +333,7 @@ def build_model(kind:str, # one of MODEL_KINDS
     s = settings or recipe(kind)
     if kind in ("stgcn", "stgcn_ft", "stgcn_ncm"):
         return STGCN_PRISM(num_joints=clip.num_joints, in_channels=clip.in_channels, num_classes=num_classes, layout=clip.layout,
-                           channels=s.channels, dropout=s.dropout)
+                           channels=s.channels, dropout=s.dropout, learn_topology=s.learn_topology)
     if kind in ("lstm", "lstm_ft"):
         return LSTMBaseline(num_joints=clip.num_joints, in_channels=clip.in_channels, num_classes=num_classes, hidden_size=s.hidden_size)
     if kind == "pyramid_ncm":   # pools the clip's positions and velocities (all channels when it has neither)
@@ -543,7 +549,8 @@ def run_experiment(protocol:Protocol, # what to train and test on (`load_protoco
         elif ft:
             tr, res = fit_private_head(model, Xtr, ytr, backbone.public_feature_stats, cfg, persons, s, seed)
         else:
-            tr = PrivacyPreservingTrainer(model, cfg, lr=lr, seed=seed, lr_schedule="cosine", track_epsilon=False, augment=s.augment,
+            tr = PrivacyPreservingTrainer(model, cfg, lr=lr, seed=seed, lr_schedule="cosine", warmup_epochs=s.warmup_epochs,
+                                          label_smoothing=s.label_smoothing, track_epsilon=False, augment=s.augment,
                                           weight_decay=0.0 if private else s.weight_decay, device=device,
                                           clips_per_person=_clips_per_person(persons))
             res = tr.train(unit_loader(Xtr, ytr, persons, bs, cfg, seed), None, num_epochs=epochs)

@@ -11,13 +11,14 @@ import torch
 from typing import Callable, Sequence
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
+from opacus.grad_sample import register_grad_sampler
 from opacus.layers import DPLSTM
 from .skeleton import get_adjacency, get_layout
 
 # %% auto #0
-__all__ = ['DEFAULT_LAYOUTS', 'resolve_layout', 'GraphConv', 'STGCNBlock', 'InputNorm', 'STGCN_PRISM', 'model_cost',
-           'count_parameters', 'LSTMBaseline', 'run_model', 'predict', 'fit_embedding', 'embed_features', 'monomials',
-           'pyramid_pool', 'joint_distances', 'RandomKernels', 'PyramidNCM']
+__all__ = ['DEFAULT_LAYOUTS', 'resolve_layout', 'LearnedTopology', 'GraphConv', 'STGCNBlock', 'InputNorm', 'STGCN_PRISM',
+           'model_cost', 'count_parameters', 'LSTMBaseline', 'run_model', 'predict', 'fit_embedding', 'embed_features',
+           'monomials', 'pyramid_pool', 'joint_distances', 'RandomKernels', 'PyramidNCM']
 
 # %% ../nbs/04_models.ipynb #8027b61d
 DEFAULT_LAYOUTS = {33: "mediapipe33", 20: "kinect20_utd", 15: "prism15"}
@@ -36,12 +37,31 @@ def resolve_layout(num_joints:int, # number of joints V in the input
         raise ValueError(f"layout {lay.name!r} has {lay.num_joints} joints but num_joints={num_joints}")
     return lay
 
+# %% ../nbs/04_models.ipynb #0f840de4
+class LearnedTopology(nn.Module):
+    "A learnt (K, V, V) correction of the physical graph: aggregates (N, K, C, T, V) partition features over `B` (starts at zero)."
+    def __init__(self, K:int, # partitions of the adjacency
+                 V:int, # joints
+                ):
+        super().__init__()
+        self.B = nn.Parameter(torch.zeros(K, V, V))
+
+    def forward(self, y:torch.Tensor # (N, K, C, T, V) features of each partition
+               ) -> torch.Tensor: # (N, C, T, V) their sum over K, each aggregated over the learnt edges B[k]
+        return torch.einsum("nkctv,kvw->nctw", y, self.B)
+
+@register_grad_sampler(LearnedTopology)
+def _topology_grad_sample(layer:LearnedTopology, activations:list, backprops:torch.Tensor) -> dict:
+    "Per-sample gradients of `B` for Opacus: one (K, V, V) gradient per clip of the batch."
+    return {layer.B: torch.einsum("nkctv,nctw->nkvw", activations[0], backprops)} if layer.B.requires_grad else {}
+
 # %% ../nbs/04_models.ipynb #b4c87baf
 class GraphConv(nn.Module):
-    "Spatial graph convolution: a 1x1 convolution into K partitions, then aggregation over the K fixed adjacency matrices."
+    "Spatial graph convolution: a 1x1 convolution into K partitions, then aggregation over the K adjacency matrices (fixed, or fixed plus learnt)."
     def __init__(self, in_channels:int, # input channels per joint
                  out_channels:int, # output channels per joint
                  A:np.ndarray|torch.Tensor, # (K, V, V) partitioned, normalised adjacency (`get_adjacency`)
+                 learn:bool=False, # also aggregate over a learnt correction of the graph (`LearnedTopology`)
                 ):
         super().__init__()
         A = torch.as_tensor(np.asarray(A, dtype=np.float32))
@@ -50,12 +70,14 @@ class GraphConv(nn.Module):
         self.register_buffer("A", A)
         self.K, self.out_channels = A.shape[0], out_channels
         self.conv = nn.Conv2d(in_channels, out_channels * self.K, kernel_size=1)
+        self.topology = LearnedTopology(self.K, A.shape[1]) if learn else None
 
     def forward(self, x:torch.Tensor # (N, C, T, V)
                ) -> torch.Tensor: # (N, out_channels, T, V)
         n, _, t, v = x.shape
         y = self.conv(x).view(n, self.K, self.out_channels, t, v)
-        return torch.einsum("nkctv,kvw->nctw", y, self.A)
+        out = torch.einsum("nkctv,kvw->nctw", y, self.A)
+        return out if self.topology is None else out + self.topology(y)
 
 # %% ../nbs/04_models.ipynb #609df82b
 def _gn(channels:int, groups:int) -> nn.GroupNorm:
@@ -73,10 +95,11 @@ class STGCNBlock(nn.Module):
                  dropout:float=0.0, # dropout after the temporal convolution
                  groups:int=8, # GroupNorm groups (at most)
                  residual:bool=True, # add a residual connection
+                 learn_topology:bool=False, # learn a correction of the graph (`LearnedTopology`)
                 ):
         super().__init__()
         if temporal_kernel % 2 != 1: raise ValueError(f"temporal_kernel must be odd, got {temporal_kernel}")
-        self.gcn = GraphConv(in_channels, out_channels, A)
+        self.gcn = GraphConv(in_channels, out_channels, A, learn=learn_topology)
         self.norm1 = _gn(out_channels, groups)
         self.tcn = nn.Conv2d(out_channels, out_channels, (temporal_kernel, 1), (stride, 1), ((temporal_kernel - 1) // 2, 0))
         self.norm2 = _gn(out_channels, groups)
@@ -149,6 +172,7 @@ class STGCN_PRISM(nn.Module):
                  temporal_kernel:int=9, # frames seen by each temporal convolution
                  dropout:float=0.0, # dropout inside blocks and before the head
                  groups:int=8, # GroupNorm groups (at most)
+                 learn_topology:bool=False, # every block also learns a correction of the graph (`LearnedTopology`)
                 ):
         super().__init__()
         self.layout = resolve_layout(num_joints, layout)
@@ -161,11 +185,11 @@ class STGCN_PRISM(nn.Module):
         if len(strides) != len(channels):
             raise ValueError(f"strides has {len(strides)} entries but channels has {len(channels)}")
         A = get_adjacency(self.layout, strategy=partition)
-        self.partition = partition
+        self.partition, self.learn_topology = partition, learn_topology
         dims = (in_channels,) + channels
         self.blocks = nn.ModuleList([
             STGCNBlock(dims[i], dims[i+1], A, stride=strides[i], temporal_kernel=temporal_kernel,
-                       dropout=dropout, groups=groups, residual=i > 0)
+                       dropout=dropout, groups=groups, residual=i > 0, learn_topology=learn_topology)
             for i in range(len(channels))])
         self.drop = nn.Dropout(dropout)
         self.head = nn.Linear(channels[-1], num_classes)

@@ -27,7 +27,7 @@ from .models import run_model, predict
 __all__ = ['PRIVACY_UNITS', 'NEIGHBOURING', 'RANDOMNESS_SECRET', 'GRAD_SAMPLE_MODES', 'PrivacyConfig', 'create_privacy_config',
            'secret_generator', 'gaussian_noise', 'run_generators', 'secret_numpy_rng', 'noise_multiplier_for',
            'group_privacy', 'is_nonprivate', 'epsilon_from_history', 'privacy_ledger', 'format_ledger',
-           'compose_releases', 'release_summary', 'PrivacyPreservingTrainer', 'DistributedPoissonSampler',
+           'compose_releases', 'release_summary', 'lr_at', 'PrivacyPreservingTrainer', 'DistributedPoissonSampler',
            'PersonDataset', 'collate_persons', 'LinearHead', 'private_class_sums']
 
 # %% ../nbs/05_privacy.ipynb #9098b85d
@@ -290,6 +290,20 @@ def _setting(v):
 
 def _hparams(**kw) -> dict: return {k: _setting(v) for k, v in kw.items()}
 
+# %% ../nbs/05_privacy.ipynb #2a38261e
+def lr_at(epoch:int, # 1-based epoch
+          num_epochs:int, # epochs of the run
+          lr:float, # peak learning rate
+          schedule:str="constant", # "constant" or "cosine" (down to 0 at the end)
+          warmup:int=0, # epochs of linear warm-up to `lr` first (the schedule runs over the rest)
+         ) -> float:
+    "The learning rate of one epoch: linear warm-up, then constant or cosine decay."
+    if schedule not in ("constant", "cosine"): raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {schedule!r}")
+    if not 0 <= warmup < num_epochs: raise ValueError(f"warm-up must be 0 <= warmup < num_epochs={num_epochs} epochs, got {warmup}")
+    if epoch <= warmup: return lr * epoch / warmup
+    if schedule == "constant": return lr
+    return lr * 0.5 * (1 + math.cos(math.pi * (epoch - 1 - warmup) / (num_epochs - warmup)))
+
 # %% ../nbs/05_privacy.ipynb #7c642933
 class PrivacyPreservingTrainer:
     "Train a model with DP-SGD (given a `PrivacyConfig`) or non-privately (config None) with the same loop and settings."
@@ -304,6 +318,7 @@ class PrivacyPreservingTrainer:
                  augment_multiplicity:int=1, # views per sequence whose gradients are averaged before clipping
                  label_smoothing:float=0.0, # cross-entropy label smoothing
                  lr_schedule:str="constant", # "constant" or "cosine" (per epoch, down to 0)
+                 warmup_epochs:int=0, # epochs of linear learning-rate warm-up before the schedule (`lr_at`)
                  track_epsilon:bool=True, # compute the spent epsilon after every epoch (about a second each)
                  device:str="cpu", # torch device
                  seed:int=0, # seeds initialisation, dropout and augmentation (noise and sampling too, only with a reproducible config)
@@ -321,6 +336,7 @@ class PrivacyPreservingTrainer:
                              "'hooks' or 'functorch', not 'ghost'")
         if optimizer not in ("sgd", "adam"): raise ValueError(f"optimizer must be 'sgd' or 'adam', got {optimizer!r}")
         if lr_schedule not in ("constant", "cosine"): raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {lr_schedule!r}")
+        if warmup_epochs < 0: raise ValueError(f"warmup_epochs must be >= 0, got {warmup_epochs}")
         if config is not None:
             errors = ModuleValidator.validate(model, strict=False)
             if errors:
@@ -337,6 +353,7 @@ class PrivacyPreservingTrainer:
         self.ema_decay, self.augment, self.augment_multiplicity = ema_decay, augment, augment_multiplicity
         self.label_smoothing, self.device, self.seed, self.verbose = label_smoothing, device, seed, verbose
         self.lr_schedule, self.track_epsilon, self.clips_per_person = lr_schedule, track_epsilon, clips_per_person
+        self.warmup_epochs = warmup_epochs
         self.distributed = distributed
         self.privacy_engine = self.train_loader_ = self.ledger = None
         self.eval_model = model
@@ -366,6 +383,7 @@ def _train(self:PrivacyPreservingTrainer, train_loader:DataLoader, # training (x
           ) -> dict:
     "Train for `num_epochs`; return history, final and best validation metrics and (if private) the privacy ledger."
     if num_epochs < 1: raise ValueError(f"num_epochs must be >= 1, got {num_epochs}")
+    lr_at(1, num_epochs, self.lr, self.lr_schedule, self.warmup_epochs)   # a warm-up longer than the run fails here, before any work
     rank, world = _process_group(self.distributed)   # (0, 1) in one process
     par = world > 1
     torch.manual_seed(_rank_seed(self.seed, rank)); np.random.seed(_rank_seed(self.seed, rank) % 2**32)
@@ -410,8 +428,7 @@ def _train(self:PrivacyPreservingTrainer, train_loader:DataLoader, # training (x
     history, best, n_updates = [], None, 0
     for epoch in range(1, num_epochs + 1):
         t0 = time.perf_counter()
-        if self.lr_schedule == "cosine":
-            for grp in optimizer.param_groups: grp["lr"] = self.lr * 0.5 * (1 + math.cos(math.pi * (epoch - 1) / num_epochs))
+        for grp in optimizer.param_groups: grp["lr"] = lr_at(epoch, num_epochs, self.lr, self.lr_schedule, self.warmup_epochs)
         wrapped.train()
         if par and cfg is None: loader.sampler.set_epoch(epoch)
         tot_loss = tot_correct = tot_n = 0
@@ -481,7 +498,7 @@ def _train(self:PrivacyPreservingTrainer, train_loader:DataLoader, # training (x
             "hparams": _hparams(model=type(self.model).__name__, lr=self.lr, optimizer=self.optimizer_name,
                                 momentum=self.momentum, weight_decay=self.weight_decay, ema_decay=self.ema_decay,
                                 augment=self.augment, augment_multiplicity=K, label_smoothing=self.label_smoothing,
-                                lr_schedule=self.lr_schedule,
+                                lr_schedule=self.lr_schedule, warmup_epochs=self.warmup_epochs,
                                 seed=self.seed, num_epochs=num_epochs, batch_size=train_loader.batch_size,
                                 num_train=n_train, processes=world)}
 

@@ -26,12 +26,20 @@ def _small_stgcn():
     torch.manual_seed(0)
     return STGCN_PRISM(num_joints=15, in_channels=6, num_classes=4, channels=(8, 16, 16), temporal_kernel=3, dropout=0.0).double()
 
+def _small_learned():
+    "A small ST-GCN that learns its graph, the learnt edges made non-zero so that they shape every gradient."
+    torch.manual_seed(0)
+    m = STGCN_PRISM(num_joints=15, in_channels=6, num_classes=4, channels=(8, 16), temporal_kernel=3, learn_topology=True).double()
+    with torch.no_grad():
+        for b in m.blocks: b.gcn.topology.B.normal_(0, 0.1)
+    return m
+
 def _small_lstm():
     torch.manual_seed(0)
     return LSTMBaseline(num_joints=15, in_channels=3, num_classes=4, hidden_size=8, num_layers=2).double()
 
 @pytest.mark.parametrize("mode", ["hooks", "functorch"])
-@pytest.mark.parametrize("make,c", [(_small_stgcn, 6), (_small_lstm, 3)])
+@pytest.mark.parametrize("make,c", [(_small_stgcn, 6), (_small_learned, 6), (_small_lstm, 3)])
 def test_per_sample_gradients_match_explicit_loop(make, c, mode):
     torch.manual_seed(1)
     x, y = torch.randn(5, c, 10, 15, dtype=torch.float64), torch.tensor([0, 1, 2, 3, 1])
@@ -54,6 +62,7 @@ def test_float32_per_sample_gradients_close():
     STGCN_PRISM(num_joints=33, in_channels=4, num_classes=101),
     STGCN_PRISM(num_joints=20, in_channels=9, num_classes=27, partition="uniform"),
     STGCN_PRISM(num_joints=15, in_channels=9, num_classes=27, partition="distance", channels=(8,)),
+    STGCN_PRISM(num_joints=20, in_channels=9, num_classes=27, learn_topology=True),
     LSTMBaseline(num_joints=20, in_channels=9, num_classes=27, bidirectional=True, num_layers=2)])
 def test_opacus_validator_strict(model):
     assert ModuleValidator.validate(model, strict=True) == []

@@ -1,0 +1,109 @@
+"""Issue 15's ingredient ablation: each ingredient of a modern skeleton recipe added ALONE to a kind's default recipe
+(prism.experiments.RECIPES), trained without DP and scored on validation people of the TRAINING side
+(prism.experiments.validation_protocol: a fifth of each class's training clips, held out by person); the test
+people are never read. Several seeds per variant, because one validation split is a noisy judge.
+
+    # with the data here
+    PRISM_DATA=/path/to/data python bench/ablate_recipe.py run --datasets utd msr --seeds 0 1 2 --threads 2
+    # or on a lent GPU from packed arrays (bench/sweep_device.py pack; bench/ablate_on_device.sh runs the whole grid)
+    python bench/ablate_recipe.py run --arrays .gpu/arrays --device cuda --datasets utd msr jhmdb --variants warmup wide
+    # the table: mean and std over seeds, difference to the baseline, parameters, FLOPs and training time
+    python bench/ablate_recipe.py summary --runs results/benchmarks/ablation --out results/benchmarks/ablation.csv
+
+Each run is the file run_experiment writes (<runs>/<variant>/<dataset>_<kind>_epsnone_s<seed>.json) with this command,
+the machine, the device and the settings; runs whose file exists are skipped, so an interrupted grid resumes.
+"""
+from __future__ import annotations
+import argparse, sys, time
+from pathlib import Path
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+import numpy as np
+import pandas as pd
+import torch
+import prism.experiments as E
+from prism.clip import Augment, ClipSpec
+from prism.io import read_json, atomic_write
+from prism.models import model_cost
+from sweep_device import read_packed
+
+# one ingredient at a time on top of the kind's recipe (the names are the folders of the runs)
+VARIANTS = {
+    "baseline": {},
+    "warmup5": {"warmup_epochs": 5},                         # linear warm-up, then the cosine decay
+    "label_smoothing": {"label_smoothing": 0.1},
+    "rotate45": {"augment": Augment(rotate_deg=45.0)},        # stronger view augmentation (the default turns by up to 20 degrees)
+    "rotate60": {"augment": Augment(rotate_deg=60.0)},
+    "learned_topology": {"learn_topology": True},            # a learnt correction of the skeleton graph in every block
+    "wide": {"channels": (64, 128, 128)},                    # twice the width
+    "deep": {"channels": (64, 64, 128, 128, 256, 256)},      # six blocks, nearer the published ST-GCN's ten
+    "epochs150": {"epochs": 150},
+}
+
+def settings_for(kind:str, variant:str, epochs:int|None=None) -> E.TrainSettings:
+    "The kind's recipe with one variant's ingredient (`epochs`: fewer epochs, for smoke tests only)."
+    if variant not in VARIANTS: raise SystemExit(f"unknown variant {variant!r}; known: {list(VARIANTS)}")
+    return E.recipe(kind, **{**VARIANTS[variant], **({"epochs": epochs} if epochs else {})})
+
+def run(a):
+    torch.set_num_threads(a.threads)
+    out, cache, t0 = Path(a.out), {}, time.time()
+    command = "python bench/ablate_recipe.py " + " ".join(sys.argv[1:])
+    for ds in a.datasets:
+        data = read_packed(Path(a.arrays), ds, cache) if a.arrays else E.load_protocol(ds)
+        val = E.validation_protocol(data, frac=a.frac)
+        for variant in a.variants:
+            s = settings_for(a.kind, variant, a.epochs)
+            for seed in a.seeds:
+                f = out / variant / f"{E.run_name(ds, a.kind, None, seed)}.json"
+                if f.exists(): print("done before:", f, flush=True); continue
+                if time.time() - t0 > a.deadline: print("deadline reached, not started:", f, flush=True); continue
+                r = E.run_experiment(val, a.kind, None, seed, s, out_dir=f.parent, command=command, device=a.device)
+                print(f"{ds} {a.kind} {variant} s{seed}: validation acc {r['accuracy']:.3f} in {r['train_seconds']:.0f} s", flush=True)
+
+def summary(a):
+    rows = []
+    for f in sorted(Path(a.runs).glob("*/*.json")):
+        r = read_json(f)
+        rows.append({"dataset": r["dataset"], "model": r["model"], "variant": f.parent.name, "seed": r["seed"], "accuracy": r["accuracy"],
+                     "train_seconds": r["train_seconds"], "device": r.get("device", "cpu"), "num_test": r["num_test"],
+                     "clip_spec": ClipSpec(r["layout"], r["spec"], r["frames"]), "classes": len(r["classes"])})
+    if not rows: raise SystemExit(f"no run files under {a.runs}/<variant>/")
+    out = []
+    for (ds, kind, variant), g in pd.DataFrame(rows).groupby(["dataset", "model", "variant"], sort=True):
+        clip = g.clip_spec.iloc[0]
+        cost = model_cost(E.build_model(kind, clip, int(g.classes.iloc[0]), settings_for(kind, variant)), (clip.in_channels, clip.frames, clip.num_joints))
+        out.append({"dataset": ds, "model": kind, "variant": variant, "seeds": len(g), "val_acc_mean": round(100 * g.accuracy.mean(), 2),
+                    "val_acc_std": round(100 * g.accuracy.std(ddof=1), 2) if len(g) > 1 else np.nan, "val_clips": int(g.num_test.iloc[0]),
+                    "params": cost["params"], "mflops_per_clip": round(cost["flops"] / 1e6, 2),
+                    "train_s_median": round(float(g.train_seconds.median()), 1), "device": " + ".join(sorted(set(g.device)))})
+    t = pd.DataFrame(out)
+    base = t[t.variant == "baseline"].set_index(["dataset", "model"]).val_acc_mean
+    t["vs_baseline"] = [round(r.val_acc_mean - base.get((r.dataset, r.model), np.nan), 2) for r in t.itertuples()]
+    atomic_write(Path(a.out), lambda p: t.to_csv(p, index=False))
+    print(t.to_string(index=False))
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    rn = sub.add_parser("run", help="train the variants on validation splits of the training people")
+    rn.add_argument("--datasets", nargs="+", default=["utd", "msr", "jhmdb"])
+    rn.add_argument("--kind", default="stgcn", help="the model kind whose recipe is varied (stgcn, or lstm for its baseline)")
+    rn.add_argument("--variants", nargs="+", default=list(VARIANTS), help=f"from {list(VARIANTS)}")
+    rn.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    rn.add_argument("--frac", type=float, default=0.2, help="share of each class's training clips held out (by person) for validation")
+    rn.add_argument("--arrays", default=None, help="packed protocols (bench/sweep_device.py pack) instead of the data")
+    rn.add_argument("--out", default=str(REPO / "results" / "benchmarks" / "ablation"))
+    rn.add_argument("--device", default="cpu"); rn.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    rn.add_argument("--epochs", type=int, default=None, help="epochs per run (default: the recipe's; set only for smoke tests)")
+    rn.add_argument("--deadline", type=float, default=float("inf"), help="seconds after which no new run starts")
+    sm = sub.add_parser("summary", help="the table of the runs")
+    sm.add_argument("--runs", default=str(REPO / "results" / "benchmarks" / "ablation"))
+    sm.add_argument("--out", default=str(REPO / "results" / "benchmarks" / "ablation.csv"))
+    a = p.parse_args()
+    if a.cmd == "run":
+        for v in a.variants: settings_for(a.kind, v, a.epochs)   # an unknown variant fails before any data is read
+    run(a) if a.cmd == "run" else summary(a)
+
+if __name__ == "__main__":
+    main()
