@@ -6,7 +6,7 @@
 #   PRISM_DATA=/path/to/data python bench/sweep_device.py pack --out .gpu/arrays --datasets utd msr jhmdb
 #   pip download --no-deps --only-binary=:all: --python-version 3.12 --platform manylinux2014_x86_64 -d .whl opacus==1.6.0
 #   (device) bash bench/ablate_on_device.sh     # carry .gpu and .whl; the run files come back in $OUT/ablation.tgz
-#   tar xzf ablation.tgz -C results/benchmarks && python bench/ablate_recipe.py summary
+#   tar xzf ablation.tgz -C results/benchmarks/tune && python bench/ablate_recipe.py summary
 #
 # DEADLINE: seconds after which no new run starts (default 420); KILL: hard stop of each process (default 540 s).
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1

@@ -8,10 +8,11 @@ people are never read. Several seeds per variant, because one validation split i
     # or on a lent GPU from packed arrays (bench/sweep_device.py pack; bench/ablate_on_device.sh runs the whole grid)
     python bench/ablate_recipe.py run --arrays .gpu/arrays --device cuda --datasets utd msr jhmdb --variants warmup wide
     # the table: mean and std over seeds, difference to the baseline, parameters, FLOPs and training time
-    python bench/ablate_recipe.py summary --runs results/benchmarks/ablation --out results/benchmarks/ablation.csv
+    python bench/ablate_recipe.py summary --runs results/benchmarks/tune/ablation --out results/benchmarks/ablation.csv
 
 Each run is the file run_experiment writes (<runs>/<variant>/<dataset>_<kind>_epsnone_s<seed>.json) with this command,
-the machine, the device and the settings; runs whose file exists are skipped, so an interrupted grid resumes.
+the machine, the device and the settings. By default <runs> is results/benchmarks/tune/ablation, so that
+prism.experiments.release_ledger counts every run as a tuning release from its dataset's training clips; runs whose file exists are skipped, so an interrupted grid resumes.
 """
 from __future__ import annotations
 import argparse, sys, time
@@ -93,12 +94,12 @@ def main():
     rn.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     rn.add_argument("--frac", type=float, default=0.2, help="share of each class's training clips held out (by person) for validation")
     rn.add_argument("--arrays", default=None, help="packed protocols (bench/sweep_device.py pack) instead of the data")
-    rn.add_argument("--out", default=str(REPO / "results" / "benchmarks" / "ablation"))
+    rn.add_argument("--out", default=str(REPO / "results" / "benchmarks" / "tune" / "ablation"))
     rn.add_argument("--device", default="cpu"); rn.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     rn.add_argument("--epochs", type=int, default=None, help="epochs per run (default: the recipe's; set only for smoke tests)")
     rn.add_argument("--deadline", type=float, default=float("inf"), help="seconds after which no new run starts")
     sm = sub.add_parser("summary", help="the table of the runs")
-    sm.add_argument("--runs", default=str(REPO / "results" / "benchmarks" / "ablation"))
+    sm.add_argument("--runs", default=str(REPO / "results" / "benchmarks" / "tune" / "ablation"))
     sm.add_argument("--out", default=str(REPO / "results" / "benchmarks" / "ablation.csv"))
     a = p.parse_args()
     if a.cmd == "run":
