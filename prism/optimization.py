@@ -22,7 +22,7 @@ __all__ = ['optimize_stgcn_model', 'LinearGraphConv', 'PoolHead', 'STGCNCore', '
 
 # %% ../nbs/07_optimization.ipynb #0c8b6f24
 class LinearGraphConv(nn.Module):
-    "`GraphConv` with the adjacency aggregation as an `nn.Linear` over the (K*V) axis, so int8 quantisation can cover it."
+    "`GraphConv` with the adjacency aggregation as an `nn.Linear` over the (K*V) axis (the learnt correction folded in), so int8 quantisation can cover it."
     def __init__(self, gc:GraphConv # the graph convolution to rewrite (weights are copied)
                 ):
         super().__init__()
@@ -30,7 +30,9 @@ class LinearGraphConv(nn.Module):
         self.K, self.out_channels = K, gc.out_channels
         self.conv = copy.deepcopy(gc.conv)
         self.agg = nn.Linear(K * V, W, bias=False)
-        with torch.no_grad(): self.agg.weight.copy_(gc.A.reshape(K * V, W).t())
+        with torch.no_grad():   # a learnt topology adds its B to the fixed graph: one aggregation over A + B
+            A = gc.A if gc.topology is None else gc.A + gc.topology.B
+            self.agg.weight.copy_(A.reshape(K * V, W).t())
 
     def forward(self, x:torch.Tensor # (N, C, T, V)
                ) -> torch.Tensor: # (N, out_channels, T, V)

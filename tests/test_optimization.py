@@ -1,5 +1,5 @@
 "prism.optimization: the exact aggregation rewrite, int8, TorchScript/ONNX round trips, the optimisation table, checkpoints and their refusals."
-import json, os
+import copy, json, os
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +28,28 @@ def test_linear_aggregation_is_exact(setup):
         assert torch.allclose(STGCNCore(stgcn)(x), stgcn(x), atol=1e-5)
         assert torch.allclose(STGCNCore(stgcn, linear_aggregation=False)(x), stgcn(x), atol=1e-6)
     assert isinstance(STGCNCore(stgcn).blocks[1].gcn, LinearGraphConv)
+
+
+def test_learnt_topology_survives_every_form(setup, tmp_path):
+    "A model with a learnt graph correction: the linear rewrite folds B in, int8, TorchScript and ONNX keep it."
+    X, y, _, _ = setup
+    torch.manual_seed(0)
+    m = STGCN_PRISM(num_joints=X.shape[3], in_channels=X.shape[1], num_classes=int(y.max()) + 1, channels=(8, 16), learn_topology=True).eval()
+    with torch.no_grad():
+        for b in m.blocks: b.gcn.topology.B.normal_(0, 0.2)
+    x, one = torch.from_numpy(X), torch.from_numpy(X[:1])
+    with torch.no_grad():
+        ref = m(x)
+        assert torch.allclose(STGCNCore(m)(x), ref, atol=1e-5)
+        plain = copy.deepcopy(m)   # without B it is another model, so the check above can fail
+        for b in plain.blocks: b.gcn.topology = None
+        assert not torch.allclose(STGCNCore(plain)(x), ref, atol=1e-3)
+        q = quantize_static_int8(m, make_loader(X, y, 8))(x)
+        assert (q - ref).abs().max() < 0.25 * ref.abs().max() + 0.05
+    back = torch.jit.load(str(export_torchscript(m, one, tmp_path / "m.pt")["path"]))
+    om = OnnxModel(export_onnx(m, one, tmp_path / "m.onnx")["path"], threads=1)
+    with torch.no_grad():
+        assert torch.allclose(back(one), m(one), atol=1e-4) and torch.allclose(om(x), ref, atol=1e-4)
 
 
 def test_int8(setup):
