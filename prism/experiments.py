@@ -290,9 +290,12 @@ class TrainSettings:
 # with bench/tune_benchmarks.py (results/benchmarks/tune/) and the retired bench/bench_privacy.py --tune (results/privacy/tune/);
 # the lessons below read the choices back from those files
 RECIPES:Mapping[str, TrainSettings] = MappingProxyType({
-    # ST-GCN trained end to end (non-private: results/privacy/tune/utd_stgcn_epsnone_*); under DP from scratch it stays
-    # near chance, so its DP settings are only a starting point (results/benchmarks/tune/stgcn_dp_scratch)
-    "stgcn": TrainSettings(lr=0.1, epochs=100, batch_size=32, weight_decay=5e-4, augment=Augment()),
+    # ST-GCN trained end to end (non-private: results/privacy/tune/utd_stgcn_epsnone_*), with the three ingredients that
+    # each helped alone and together on validation people of every dataset (bench/ablate_recipe.py, results/benchmarks/ablation.csv):
+    # warm-up, label smoothing, the learnt topology; under DP from scratch it stays near chance, so its DP settings are only
+    # a starting point (results/benchmarks/tune/stgcn_dp_scratch)
+    "stgcn": TrainSettings(lr=0.1, epochs=100, batch_size=32, weight_decay=5e-4, augment=Augment(), warmup_epochs=5, label_smoothing=0.1,
+                           learn_topology=True),
     # ST-GCN pretrained non-privately on a public dataset, then only its last layer trained on the private data; pretraining
     # epochs and head settings compared in results/benchmarks/tune/ft_* (short pretraining keeps features general)
     "stgcn_ft": TrainSettings(pretrain_lr=0.05, pretrain_epochs=5, lr=0.1, lr_dp=1.0, epochs=15, epochs_dp=15,
