@@ -1,5 +1,6 @@
 """Issue 15's ingredient ablation: each ingredient of a modern skeleton recipe added ALONE to a kind's default recipe
-(prism.experiments.RECIPES), trained without DP and scored on validation people of the TRAINING side
+(prism.experiments.RECIPES; VARIANTS), or one change of the inputs (INPUTS: frames per clip, poses smoothed over time),
+and `combined` (the ingredients that each helped alone, together), trained without DP and scored on validation people of the TRAINING side
 (prism.experiments.validation_protocol: a fifth of each class's training clips, held out by person); the test
 people are never read. Several seeds per variant, because one validation split is a noisy judge.
 
@@ -23,7 +24,8 @@ import numpy as np
 import pandas as pd
 import torch
 import prism.experiments as E
-from prism.clip import Augment, ClipSpec
+from dataclasses import replace
+from prism.clip import Augment, ClipSpec, clip_arrays
 from prism.io import read_json, atomic_write
 from prism.models import model_cost
 from sweep_device import read_packed
@@ -39,21 +41,56 @@ VARIANTS = {
     "wide": {"channels": (64, 128, 128)},                    # twice the width
     "deep": {"channels": (64, 64, 128, 128, 256, 256)},      # six blocks, nearer the published ST-GCN's ten
     "epochs150": {"epochs": 150},
+    # not one ingredient: the three that each helped alone on UTD-MHAD's validation people, together
+    "combined": {"warmup_epochs": 5, "label_smoothing": 0.1, "learn_topology": True},
 }
+
+# one change of the INPUT at a time (the clip spec, or a filter on the normalised poses), with the kind's recipe unchanged
+INPUTS = {
+    "frames64": {"clip": {"frames": 64}},                    # twice the frames per clip
+    "smooth1": {"sigma": 1.0},                               # Gaussian smoothing over time (sigma in the record's frames)
+    "smooth2": {"sigma": 2.0},
+}
+
+def smooth_time(sigma:float):
+    "f(x, layout): NaN-aware Gaussian smoothing of (T, V, C) poses along time, a missing value left missing."
+    r = max(1, int(round(3 * sigma))); k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
+    def f(x, layout):
+        ok = np.isfinite(x); v = np.where(ok, x, 0.0)
+        conv = lambda a: np.apply_along_axis(lambda c: np.convolve(c, k, mode="same"), 0, a)
+        num, den = conv(v), conv(ok.astype(float))
+        return np.where(ok & (den > 0), num / np.where(den > 0, den, 1.0), np.nan)
+    return f
+
+def protocol_for(ds:str, variant:str) -> E.Protocol:
+    "The dataset's protocol, built with an input variant's clip spec or pose filter (the baseline's otherwise)."
+    v = INPUTS.get(variant, {})
+    clip = ClipSpec(**v.get("clip", {}))
+    p = E.load_protocol(ds, clip=clip)
+    if "sigma" in v:   # the same records in the same order, their poses filtered (the public statistics stay the unfiltered ones)
+        X, y = clip_arrays(E._protocol_records(ds, None)[0], clip, transform=smooth_time(v["sigma"]))
+        assert (y == p.y_train).all()
+        p = replace(p, X_train=X)
+    return p
 
 def settings_for(kind:str, variant:str, epochs:int|None=None) -> E.TrainSettings:
     "The kind's recipe with one variant's ingredient (`epochs`: fewer epochs, for smoke tests only)."
-    if variant not in VARIANTS: raise SystemExit(f"unknown variant {variant!r}; known: {list(VARIANTS)}")
-    return E.recipe(kind, **{**VARIANTS[variant], **({"epochs": epochs} if epochs else {})})
+    if variant not in VARIANTS and variant not in INPUTS: raise SystemExit(f"unknown variant {variant!r}; known: {list(VARIANTS) + list(INPUTS)}")
+    return E.recipe(kind, **{**VARIANTS.get(variant, {}), **({"epochs": epochs} if epochs else {})})
 
 def run(a):
     torch.set_num_threads(a.threads)
     out, cache, t0 = Path(a.out), {}, time.time()
     command = "python bench/ablate_recipe.py " + " ".join(sys.argv[1:])
     for ds in a.datasets:
-        data = read_packed(Path(a.arrays), ds, cache) if a.arrays else E.load_protocol(ds)
-        val = E.validation_protocol(data, frac=a.frac)
+        base = None
         for variant in a.variants:
+            if variant in INPUTS:
+                if a.arrays: raise SystemExit(f"{variant} changes the inputs: run it from the data, not from packed arrays")
+                val = E.validation_protocol(protocol_for(ds, variant), frac=a.frac)
+            else:
+                base = base or (read_packed(Path(a.arrays), ds, cache) if a.arrays else E.load_protocol(ds))
+                val = E.validation_protocol(base, frac=a.frac)
             s = settings_for(a.kind, variant, a.epochs)
             for seed in a.seeds:
                 f = out / variant / f"{E.run_name(ds, a.kind, None, seed)}.json"

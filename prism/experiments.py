@@ -633,13 +633,18 @@ def run_costs(runs:pd.DataFrame, # from `collect_runs`
 def _check_reuse(files:Sequence, # run files a sweep is about to count as done
                  settings:Mapping[str, TrainSettings], # the per-kind settings it was asked to train with
                 ) -> None:
-    "Refuse to count a run as done when it was trained for other epochs than the settings ask (e.g. a quick `--epochs 1` look)."
-    bad = []
+    "Refuse to count a run as done when it was trained for other epochs or with other settings than these (e.g. a quick look, an older recipe)."
+    bad, base = [], json.loads(json.dumps(TrainSettings().settings()))   # a field a file does not record had its default then
     for f in files:
         r = read_json(f); hist = r.get("history") or []
-        if not hist or r.get("model") not in settings: continue   # nothing trained epoch by epoch (class means)
-        want = settings[r["model"]].optimisation(r.get("epsilon") is not None)[1]
-        if len(hist) != want: bad.append(f"{f} was trained for {len(hist)} epoch{'' if len(hist) == 1 else 's'}, these settings ask for {want}")
+        if r.get("model") not in settings: continue
+        s = settings[r["model"]]; want = s.optimisation(r.get("epsilon") is not None)[1]
+        if hist and len(hist) != want:
+            bad.append(f"{f} was trained for {len(hist)} epoch{'' if len(hist) == 1 else 's'}, these settings ask for {want}"); continue
+        if isinstance(r.get("settings"), dict):   # end-to-end and class-sum runs record their settings as data
+            asked, had = json.loads(json.dumps(s.settings())), r["settings"]
+            diff = [f"{k} {had.get(k, base[k])!r} (asked {asked[k]!r})" for k in asked if had.get(k, base[k]) != asked[k]]
+            if diff: bad.append(f"{f} was trained with other settings: {'; '.join(diff)}")
     if bad:
         raise ValueError(f"{bad[0]}{f' (and {len(bad) - 1} more runs)' if len(bad) > 1 else ''}: a finished run is reused, never "
                          "retrained; use another output folder, or delete those run files to retrain them")
