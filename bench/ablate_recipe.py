@@ -17,6 +17,7 @@ prism.experiments.release_ledger counts every run as a tuning release from its d
 """
 from __future__ import annotations
 import argparse, sys, time
+from dataclasses import replace
 from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -24,7 +25,6 @@ import numpy as np
 import pandas as pd
 import torch
 import prism.experiments as E
-from dataclasses import replace
 from prism.clip import Augment, ClipSpec, clip_arrays
 from prism.io import read_json, atomic_write
 from prism.models import model_cost
@@ -69,7 +69,7 @@ def protocol_for(ds:str, variant:str) -> E.Protocol:
     p = E.load_protocol(ds, clip=clip)
     if "sigma" in v:   # the same records in the same order, their poses filtered (the public statistics stay the unfiltered ones)
         X, y = clip_arrays(E._protocol_records(ds, None)[0], clip, transform=smooth_time(v["sigma"]))
-        assert (y == p.y_train).all()
+        if not np.array_equal(y, p.y_train): raise RuntimeError(f"{ds}: the records differ from the protocol's training side")
         p = replace(p, X_train=X)
     return p
 
