@@ -17,6 +17,7 @@ prism.experiments.release_ledger counts every run as a tuning release from its d
 """
 from __future__ import annotations
 import argparse, sys, time
+from dataclasses import replace
 from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -24,13 +25,16 @@ import numpy as np
 import pandas as pd
 import torch
 import prism.experiments as E
-from dataclasses import replace
 from prism.clip import Augment, ClipSpec, clip_arrays
 from prism.io import read_json, atomic_write
 from prism.models import model_cost
 from sweep_device import read_packed
 
-# one ingredient at a time on top of the kind's recipe (the names are the folders of the runs)
+# what every variant starts from: the kind's recipe with the three ingredients below off, as the recipes were when the
+# ablation began, so that "baseline" keeps its meaning when a recipe later adopts them
+START = {"warmup_epochs": 0, "label_smoothing": 0.0, "learn_topology": False}
+
+# one ingredient at a time on top of START (the names are the folders of the runs)
 VARIANTS = {
     "baseline": {},
     "warmup5": {"warmup_epochs": 5},                         # linear warm-up, then the cosine decay
@@ -69,14 +73,14 @@ def protocol_for(ds:str, variant:str) -> E.Protocol:
     p = E.load_protocol(ds, clip=clip)
     if "sigma" in v:   # the same records in the same order, their poses filtered (the public statistics stay the unfiltered ones)
         X, y = clip_arrays(E._protocol_records(ds, None)[0], clip, transform=smooth_time(v["sigma"]))
-        assert (y == p.y_train).all()
+        if not np.array_equal(y, p.y_train): raise RuntimeError(f"{ds}: the records differ from the protocol's training side")
         p = replace(p, X_train=X)
     return p
 
 def settings_for(kind:str, variant:str, epochs:int|None=None) -> E.TrainSettings:
-    "The kind's recipe with one variant's ingredient (`epochs`: fewer epochs, for smoke tests only)."
+    "The kind's recipe from START with one variant's ingredient (`epochs`: fewer epochs, for smoke tests only)."
     if variant not in VARIANTS and variant not in INPUTS: raise SystemExit(f"unknown variant {variant!r}; known: {list(VARIANTS) + list(INPUTS)}")
-    return E.recipe(kind, **{**VARIANTS.get(variant, {}), **({"epochs": epochs} if epochs else {})})
+    return E.recipe(kind, **{**START, **VARIANTS.get(variant, {}), **({"epochs": epochs} if epochs else {})})
 
 def run(a):
     torch.set_num_threads(a.threads)
