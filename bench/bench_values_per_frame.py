@@ -42,7 +42,8 @@ def main():
     if old is not None:   # keep configurations measured by earlier calls
         t = pd.concat([old[~old.apply(lambda r: f"{r.layout}:{r.spec}" in a.configs, axis=1)], t], ignore_index=True)
     write_json_atomic(out / "values_per_frame.json", {**stamp("python bench/bench_values_per_frame.py " + " ".join(sys.argv[1:])),
-                        "dataset": "utd", "protocol": "cross-subject", "model": "stgcn (RECIPES['stgcn'], non-private)", "rows": t.to_dict(orient="records")})
+                        "dataset": "utd", "protocol": "cross-subject", "model": "stgcn (RECIPES['stgcn'], non-private)",
+                        "settings": B.RECIPES["stgcn"].settings(), "rows": t.to_dict(orient="records")})
     atomic_write(f, lambda tmp: t.to_csv(tmp, index=False))
     print(t.to_string(index=False))
 

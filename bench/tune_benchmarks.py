@@ -12,6 +12,8 @@ is a noisy judge, differences of a few points between settings are within its no
 
 `--face-camera` rebuilds the training inputs with every clip turned so that its mean shoulder line faces the camera
 (prism.kinematics.normalize_pose rotate="sequence"): view normalisation instead of view augmentation (utd, msr).
+`--public msr+utkinect` pools several library datasets as the public data (backbone pretraining and every public
+statistic; `prism.experiments.load_public`); the default is the protocol's own (`prism.experiments.NORM_REFERENCE`).
 `--set augment.FIELD=VALUE` changes one field of the recipe's `prism.clip.Augment`; `--turns` also scores the final
 model on the validation clips turned about the vertical axis (prism.benchmarks.view_robustness), saved in the run file.
 """
@@ -45,11 +47,12 @@ def main():
     p.add_argument("--tag", required=True); p.add_argument("--threads", type=int, default=1)
     p.add_argument("--cv", action="store_true", help="leave-one-training-subject-out instead of the last training subject")
     p.add_argument("--face-camera", action="store_true", help="turn every clip to face the camera (view normalisation)")
+    p.add_argument("--public", default=None, help="public data: library datasets joined by '+' (default: the protocol's own)")
     p.add_argument("--turns", nargs="*", type=float, default=[], help="also score the validation clips turned by these degrees")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     settings = _settings(a.kind, a.set)
-    data = B.load_protocol(a.dataset)
+    data = B.load_protocol(a.dataset, public=a.public)
     if a.face_camera:   # the same training records through the same path, each turned to face the camera first
         split = {"utd": (load_utd_mhad, utd_cross_subject), "msr": (load_msr_action3d, msr_cross_subject)}[a.dataset]
         train = split[1](split[0]())[0]
@@ -81,7 +84,7 @@ def main():
             pooled = sum(f["accuracy"] * f["n"] for f in folds) / sum(f["n"] for f in folds)
             write_json_atomic(out / f"{B.run_name(a.dataset, a.kind, eps, a.seed)}_cv.json",
                                 {**stamp(command), "dataset": a.dataset, "model": a.kind, "epsilon": eps, "seed": a.seed,
-                                 "settings": settings.settings(), "protocol": "leave-one-training-subject-out (test subjects unused)",
+                                 "settings": settings.settings(), "public": data.public.name if data.public is not None else None, "protocol": "leave-one-training-subject-out (test subjects unused)",
                                  "accuracy_pooled": pooled, "folds": folds})
             print(f"{a.tag} {a.kind} eps={e}: pooled validation acc {pooled:.3f} (folds {[round(f['accuracy'], 3) for f in folds]})", flush=True)
         else:

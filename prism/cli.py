@@ -89,7 +89,7 @@ def make_parser() -> argparse.ArgumentParser:
     t.add_argument("--split", metavar="RULE", help="how --data divides into train and test: subject (alternate subjects), "
                                                                  "meta:FIELD=A,B/C, logo:FIELD=VALUE (leave one group out) or file:PATH (your split file)")
     t.add_argument("--public", metavar="DATASET_OR_CHECKPOINT",
-                   help=f"the public data: {', '.join(PROTOCOLS)}, {', '.join(PUBLIC_ONLY)} (public only), or a checkpoint trained on one; the input statistics and the backbone of "
+                   help=f"the public data: {', '.join(PROTOCOLS)}, {', '.join(PUBLIC_ONLY)} (public only), several joined by '+' (pooled, e.g. msr+utkinect), or a checkpoint trained on one; the input statistics and the backbone of "
                         "stgcn_ft, stgcn_ncm, lstm_ft come from it (default: --dataset's standard one; --data needs it for those kinds and for a private run)")
     t.add_argument("--root", metavar="DIR", help="data root of the library datasets (default: $PRISM_DATA)")
     t.add_argument("--model", choices=MODEL_KINDS, default="stgcn",

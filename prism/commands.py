@@ -136,7 +136,7 @@ def _train_data(args:argparse.Namespace) -> tuple:
     if split is None: raise UserError(f"--data needs --split RULE; the rules: {SPLIT_RULES}")
     if args.public is None and (args.epsilon is not None or args.model in PUBLIC_BACKBONE):
         raise UserError(f"{'a private run' if args.epsilon is not None else '--model ' + args.model} on --data needs --public (utd, msr, "
-                        "jhmdb or a checkpoint trained on one): the input statistics" + (" and the backbone" if args.model in PUBLIC_BACKBONE else "") +
+                        "jhmdb, utkinect, several joined by '+', or a checkpoint trained on one): the input statistics" + (" and the backbone" if args.model in PUBLIC_BACKBONE else "") +
                         " must come from public data, not from your training clips")
     return folder, split, args.public, "public" if args.public is not None else "train"
 

@@ -106,27 +106,37 @@ def _protocol_records(dataset:str, root) -> tuple:
 
 # library datasets that serve only as public data: no protocol of their own, never in the benchmark grid (`PROTOCOLS`)
 
-def _public_records(name:str, root) -> list:
-    "All records of a library dataset treated as public: a protocol's dataset (both sides) or one of `PUBLIC_ONLY`."
-    return load_utkinect(root) if name == "utkinect" else _protocol_records(name, root)[2]
+def _library_name(name) -> bool:
+    "Whether `name` names public library data: a dataset of `PROTOCOLS` or `PUBLIC_ONLY`, or several distinct ones joined by '+'."
+    parts = name.split("+") if isinstance(name, str) else []
+    return bool(parts) and len(set(parts)) == len(parts) and set(parts) <= set(PROTOCOLS + PUBLIC_ONLY)
 
-def load_public(public:str|Path|PublicData, # a library dataset ("utd", "msr", "jhmdb", or "utkinect" of `PUBLIC_ONLY`), a checkpoint stem, or `PublicData` already loaded
+def _public_records(name:str, root) -> list:
+    "All records of the library data treated as public (both sides of a protocol's dataset); '+' pools several, labels shifted apart."
+    out, shift = [], 0
+    for part in name.split("+"):
+        recs = list(load_utkinect(root) if part == "utkinect" else _protocol_records(part, root)[2])
+        out += [replace(r, label=r.label + shift) for r in recs]   # copies: the loaded records stay as they were
+        shift += max(r.label for r in recs) + 1
+    return out
+
+def load_public(public:str|Path|PublicData, # a library dataset ("utd", "msr", "jhmdb", "utkinect"), several joined by '+' ("msr+utkinect"), a checkpoint stem, or `PublicData`
                 root:str|Path|None=None, # data root (None: PRISM_DATA)
                 clip:ClipSpec|None=None, # how records become inputs (None: `DEFAULT_CLIP`, or a checkpoint's own contract)
                ) -> tuple:
     "(PublicData, clip spec, (mean, std) input statistics, their origin in words) of the data treated as public."
     card = None
     if isinstance(public, PublicData): pub = public
-    elif isinstance(public, str) and public in PROTOCOLS + PUBLIC_ONLY:
+    elif _library_name(public):
         pub = PublicData(public, *clip_arrays(_public_records(public, root), clip or DEFAULT_CLIP))
     else:
         stem = checkpoint_paths(public)["weights"].with_suffix("")
         if not stem.with_suffix(".safetensors").is_file():
-            raise ValueError(f"public data {str(public)!r} is neither a library dataset ({', '.join(PROTOCOLS + PUBLIC_ONLY)}) nor a checkpoint "
+            raise ValueError(f"public data {str(public)!r} is neither a library dataset ({', '.join(PROTOCOLS + PUBLIC_ONLY)}, or distinct ones joined by '+') nor a checkpoint "
                              f"({stem.with_suffix('.safetensors')} not found)")
         _, card = load_checkpoint(stem)
         ref = card.get("pretrained_on") or card.get("dataset")
-        if ref not in PROTOCOLS + PUBLIC_ONLY:
+        if not _library_name(ref):
             raise ValueError(f"checkpoint {stem.name}: its backbone was trained on {ref!r}, not on a library dataset ({', '.join(PROTOCOLS + PUBLIC_ONLY)}), "
                              "so it is not public data; use one trained on public data (prism train --dataset ... --checkpoint, or the model zoo)")
         spec = card_contract(card)
@@ -179,7 +189,7 @@ def load_protocol(dataset:str|Path, # "utd", "msr", "jhmdb", or a folder of your
     pub, pstats, pwords = None, None, "none"
     if public is not None:
         pub, clip, pstats, pwords = load_public(public, root, clip)
-        if not own and pub.name == dataset: raise ValueError(f"the public data cannot be {dataset} itself, the dataset being protected")
+        if not own and dataset in pub.name.split("+"): raise ValueError(f"the public data cannot include {dataset}, the dataset being protected")
     clip = clip or DEFAULT_CLIP
     names = {r.label: r.action for r in recs}
     (Xtr, ytr), (Xte, yte) = clip_arrays(tr, clip), clip_arrays(te, clip)
@@ -290,9 +300,12 @@ class TrainSettings:
 # with bench/tune_benchmarks.py (results/benchmarks/tune/) and the retired bench/bench_privacy.py --tune (results/privacy/tune/);
 # the lessons below read the choices back from those files
 RECIPES:Mapping[str, TrainSettings] = MappingProxyType({
-    # ST-GCN trained end to end (non-private: results/privacy/tune/utd_stgcn_epsnone_*); under DP from scratch it stays
-    # near chance, so its DP settings are only a starting point (results/benchmarks/tune/stgcn_dp_scratch)
-    "stgcn": TrainSettings(lr=0.1, epochs=100, batch_size=32, weight_decay=5e-4, augment=Augment()),
+    # ST-GCN trained end to end (non-private: results/privacy/tune/utd_stgcn_epsnone_*), with the three ingredients that
+    # each helped alone and together on validation people of every dataset (bench/ablate_recipe.py, results/benchmarks/ablation.csv):
+    # warm-up, label smoothing, the learnt topology; under DP from scratch it stays near chance, so its DP settings are only
+    # a starting point (results/benchmarks/tune/stgcn_dp_scratch)
+    "stgcn": TrainSettings(lr=0.1, epochs=100, batch_size=32, weight_decay=5e-4, augment=Augment(), warmup_epochs=5, label_smoothing=0.1,
+                           learn_topology=True),
     # ST-GCN pretrained non-privately on a public dataset, then only its last layer trained on the private data; pretraining
     # epochs and head settings compared in results/benchmarks/tune/ft_* (short pretraining keeps features general)
     "stgcn_ft": TrainSettings(pretrain_lr=0.05, pretrain_epochs=5, lr=0.1, lr_dp=1.0, epochs=15, epochs_dp=15,
@@ -315,13 +328,18 @@ def recipe(kind:str, # one of MODEL_KINDS
            batch_size:int|None=None, # override the batch (private and non-private)
            **fields, # any other `TrainSettings` field
           ) -> TrainSettings:
-    "The settings of a model kind (`RECIPES`), with overrides: a new frozen object, the defaults untouched."
+    "The settings of a model kind (`RECIPES`), with overrides: a new frozen object, the defaults untouched; fewer epochs shorten the warm-up alike."
     if kind not in RECIPES: raise ValueError(f"unknown model kind {kind!r}; known: {MODEL_KINDS}")
     both = {k: v for k, v in [("epochs", epochs), ("epochs_dp", epochs), ("lr", lr), ("lr_dp", lr),
                               ("batch_size", batch_size), ("batch_size_dp", batch_size)] if v is not None}
     unknown = set(fields) - {f.name for f in dataclasses.fields(TrainSettings)}
     if unknown: raise ValueError(f"unknown training setting(s) {sorted(unknown)}; known: {[f.name for f in dataclasses.fields(TrainSettings)]}")
-    return replace(RECIPES[kind], **both, **fields)
+    base, new = RECIPES[kind], {**both, **fields}
+    if base.warmup_epochs and ("epochs" in new or "epochs_dp" in new) and "warmup_epochs" not in fields:
+        shortest = lambda s: min(s.get("epochs", base.epochs), s.get("epochs_dp", base.epochs_dp))
+        # a shorter run warms up for the same share of its epochs (never longer than the recipe's), so a quick look still runs
+        fields = {**fields, "warmup_epochs": min(base.warmup_epochs, base.warmup_epochs * shortest(new) // shortest({}))}
+    return replace(base, **both, **fields)
 
 # %% ../nbs/06a_experiments.ipynb #d15da052
 def build_model(kind:str, # one of MODEL_KINDS

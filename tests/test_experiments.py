@@ -182,3 +182,23 @@ def test_utkinect_is_public_data_only(data_root):
     assert words == "utkinect, all clips (treated as public)" and mu.shape == sd.shape == (9,) and (sd > 0).all()
     assert "utkinect" in B.PUBLIC_ONLY and "utkinect" not in PROTOCOLS
     with pytest.raises(ValueError, match="utkinect is public data only"): B.load_protocol("utkinect", data_root)
+
+
+def test_pooled_public_data(data_root, tmp_path):
+    "Library datasets joined by '+' pool into one public dataset (classes kept apart); a backbone pretrained on a pool is public too."
+    from prism.checkpoint import save_checkpoint
+    from prism.clip import DEFAULT_CLIP
+    if not (data_root / "utkinect/UTKinect_Skeletons.mat").is_file(): pytest.skip("no utkinect/ under PRISM_DATA")
+    pub, clip, (mu, sd), words = B.load_public("msr+utkinect", data_root)
+    msr, utk = B.load_public("msr", data_root)[0], B.load_public("utkinect", data_root)[0]
+    assert (pub.name, words, clip) == ("msr+utkinect", "msr+utkinect, all clips (treated as public)", DEFAULT_CLIP)
+    assert np.array_equal(pub.X, np.concatenate([msr.X, utk.X])) and np.array_equal(pub.y, np.concatenate([msr.y, utk.y + 20]))
+    for bad in ("msr+msr", "msr+ntu", "msr+", ""):
+        with pytest.raises(ValueError, match="neither a library dataset"): B.load_public(bad, data_root)
+    m = pretrain_public(pub, clip, settings=recipe("stgcn_ft", channels=(8,), pretrain_epochs=1))
+    assert m.num_classes == 30
+    save_checkpoint(m, tmp_path / "pooled", {"dataset": pub.name, "pretrained_on": pub.name, "layout": clip.layout, "spec": clip.channels,
+                                             "frames": clip.frames})
+    back, _, _, words = B.load_public(tmp_path / "pooled", data_root)
+    assert (back.name, back.checkpoint, back.X.shape) == ("msr+utkinect", str(tmp_path / "pooled"), pub.X.shape)
+    assert words.startswith("checkpoint pooled, its own statistics")
