@@ -48,12 +48,19 @@ VARIANTS = {
     # not one ingredient: the three that each helped alone on UTD-MHAD's validation people, together
     "combined": {"warmup_epochs": 5, "label_smoothing": 0.1, "learn_topology": True},
 }
+# the candidates of the GPU configuration (bench/gpu_config.py): the CPU default (`combined`, = RECIPES["stgcn"]) made
+# wider, deeper or trained longer, one change at a time
+COMBINED = VARIANTS["combined"]
+VARIANTS.update({"combined_wide": {**COMBINED, "channels": (64, 128, 128)},
+                 "combined_deep": {**COMBINED, "channels": (64, 64, 128, 128, 256, 256)},
+                 "combined_epochs150": {**COMBINED, "epochs": 150}})
 
 # one change of the INPUT at a time (the clip spec, or a filter on the normalised poses), with the kind's recipe unchanged
 INPUTS = {
     "frames64": {"clip": {"frames": 64}},                    # twice the frames per clip
     "smooth1": {"sigma": 1.0},                               # Gaussian smoothing over time (sigma in the record's frames)
     "smooth2": {"sigma": 2.0},
+    "combined_frames64": {"clip": {"frames": 64}, "settings": COMBINED},   # the CPU default (RECIPES["stgcn"]) on twice the frames
 }
 
 def smooth_time(sigma:float):
@@ -80,7 +87,7 @@ def protocol_for(ds:str, variant:str) -> E.Protocol:
 def settings_for(kind:str, variant:str, epochs:int|None=None) -> E.TrainSettings:
     "The kind's recipe from START with one variant's ingredient (`epochs`: fewer epochs, for smoke tests only)."
     if variant not in VARIANTS and variant not in INPUTS: raise SystemExit(f"unknown variant {variant!r}; known: {list(VARIANTS) + list(INPUTS)}")
-    return E.recipe(kind, **{**START, **VARIANTS.get(variant, {}), **({"epochs": epochs} if epochs else {})})
+    return E.recipe(kind, **{**START, **VARIANTS.get(variant, INPUTS.get(variant, {}).get("settings", {})), **({"epochs": epochs} if epochs else {})})
 
 def run(a):
     torch.set_num_threads(a.threads)
@@ -120,8 +127,8 @@ def summary(a):
                     "params": cost["params"], "mflops_per_clip": round(cost["flops"] / 1e6, 2),
                     "train_s_median": round(float(g.train_seconds.median()), 1), "device": " + ".join(sorted(set(g.device)))})
     t = pd.DataFrame(out)
-    base = t[t.variant == "baseline"].set_index(["dataset", "model"]).val_acc_mean
-    t["vs_baseline"] = [round(r.val_acc_mean - base.get((r.dataset, r.model), np.nan), 2) for r in t.itertuples()]
+    base = t[t.variant == a.base].set_index(["dataset", "model"]).val_acc_mean
+    t["vs_" + a.base] = [round(r.val_acc_mean - base.get((r.dataset, r.model), np.nan), 2) for r in t.itertuples()]
     atomic_write(Path(a.out), lambda p: t.to_csv(p, index=False))
     print(t.to_string(index=False))
 
@@ -142,6 +149,7 @@ def main():
     sm = sub.add_parser("summary", help="the table of the runs")
     sm.add_argument("--runs", default=str(REPO / "results" / "benchmarks" / "tune" / "ablation"))
     sm.add_argument("--out", default=str(REPO / "results" / "benchmarks" / "ablation.csv"))
+    sm.add_argument("--base", default="baseline", help="the variant every other is compared with (column vs_<base>)")
     a = p.parse_args()
     if a.cmd == "run":
         for v in a.variants: settings_for(a.kind, v, a.epochs)   # an unknown variant fails before any data is read

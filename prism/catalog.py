@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 # %% auto #0
-__all__ = ['PROTOCOLS', 'PUBLIC_ONLY', 'MODEL_KINDS']
+__all__ = ['PROTOCOLS', 'PUBLIC_ONLY', 'MODEL_KINDS', 'CONFIGS']
 
 # %% ../nbs/00a_catalog.ipynb #168fa76c
 PROTOCOLS = ("utd", "msr", "jhmdb")   # the library's datasets with a standard protocol (file prefixes of their runs)
@@ -14,3 +14,6 @@ PUBLIC_ONLY = ("utkinect",)   # library datasets used only as public data (no pr
 
 # %% ../nbs/00a_catalog.ipynb #61a8876b
 MODEL_KINDS = ("stgcn", "stgcn_ft", "stgcn_ncm", "lstm", "lstm_ft", "pyramid_ncm")   # how a model is trained (`prism.experiments.RECIPES`)
+
+# %% ../nbs/00a_catalog.ipynb #2f1ae9ce
+CONFIGS = ("cpu", "gpu")   # training configurations (`prism.experiments.recipe`): the CPU default, or the full one for a GPU

@@ -6,7 +6,7 @@
 from __future__ import annotations
 import argparse, sys
 import prism
-from .catalog import MODEL_KINDS, PROTOCOLS, PUBLIC_ONLY
+from .catalog import CONFIGS, MODEL_KINDS, PROTOCOLS, PUBLIC_ONLY
 
 # %% auto #0
 __all__ = ['UserError', 'make_parser', 'main']
@@ -98,6 +98,9 @@ def make_parser() -> argparse.ArgumentParser:
     t.add_argument("--epsilon", type=_epsilon, default=None, help="target epsilon (> 0) for DP-SGD; 'none' or omitted: non-private")
     t.add_argument("--delta", type=_delta, default=1e-5, help="target delta, between 0 and 1 (default: %(default)s)")
     t.add_argument("--clip", type=float, default=1.0, help="per-sample gradient clipping norm (default: %(default)s)")
+    t.add_argument("--config", choices=CONFIGS, default="cpu",
+                   help="cpu: the default recipe (prism.experiments.RECIPES); gpu: the full one for a GPU, with --device cuda "
+                        "(GPU_RECIPES; kinds without one train as on the CPU) (default: %(default)s)")
     t.add_argument("--epochs", type=_positive_int, default=None, metavar="N", help="training epochs (default: the model kind's recipe, prism.experiments.RECIPES)")
     t.add_argument("--seed", type=int, default=0, help="seed of initialisation and augmentation; DP noise stays secret (default: %(default)s)")
     t.add_argument("--out", metavar="DIR", default=None, help="write the run's JSON into DIR (default: not written)")

@@ -151,7 +151,7 @@ def cmd_train(args:argparse.Namespace) -> int:
         if dist_env() is not None: raise UserError("--nproc starts its own processes: under torchrun leave it out (--nproc-per-node sets the count)")
         try: return launch(cmd_train, args.nproc, argparse.Namespace(**{**vars(args), "nproc": 1}), device=args.device)
         except WorkerFailed as e: print(f"prism train: {e}", file=sys.stderr); return 1
-    settings = recipe(args.model, epochs=args.epochs, max_grad_norm=args.clip)
+    settings = recipe(args.model, config=args.config, epochs=args.epochs, max_grad_norm=args.clip)
     ranked = dist_env() is not None   # one rank of torchrun or of --nproc
     if ranked: init_distributed(args.device)   # join the group (a no-op when --nproc's launcher has joined it)
     try:

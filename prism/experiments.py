@@ -16,7 +16,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 import matplotlib.pyplot as plt
 from tqdm.auto import tqdm
-from .catalog import PROTOCOLS, PUBLIC_ONLY, MODEL_KINDS
+from .catalog import PROTOCOLS, PUBLIC_ONLY, MODEL_KINDS, CONFIGS
 from .io import atomic_write, write_json_atomic, read_json, stamp, file_hash
 from .data import load_utd_mhad, load_msr_action3d, load_utkinect, utd_cross_subject, msr_cross_subject, load_generic
 from .jhmdb import load_jhmdb, JHMDBClip, make_jhmdb_split
@@ -33,9 +33,9 @@ from .benchmarks import (METRICS, classification_metrics, run_comprehensive_benc
                               plot_confusion)
 
 # %% auto #0
-__all__ = ['NORM_REFERENCE', 'PUBLIC_BACKBONE', 'RECIPES', 'PRIVATE_RECIPES', 'TUNE_DIRS', 'RUN_DIRS', 'RELEASE_KINDS', 'LABELS',
-           'PublicData', 'Protocol', 'load_public', 'load_protocol', 'save_protocol', 'read_protocol',
-           'validation_protocol', 'TrainSettings', 'recipe', 'build_model', 'run_name', 'unit_loader',
+__all__ = ['NORM_REFERENCE', 'PUBLIC_BACKBONE', 'RECIPES', 'GPU_RECIPES', 'PRIVATE_RECIPES', 'TUNE_DIRS', 'RUN_DIRS',
+           'RELEASE_KINDS', 'LABELS', 'PublicData', 'Protocol', 'load_public', 'load_protocol', 'save_protocol',
+           'read_protocol', 'validation_protocol', 'TrainSettings', 'recipe', 'build_model', 'run_name', 'unit_loader',
            'public_feature_stats', 'pretrain_public', 'fit_private_head', 'fit_private_ncm', 'fit_private_pyramid',
            'run_experiment', 'deployable', 'collect_runs', 'run_costs', 'privacy_utility_sweep', 'release_ledger',
            'choose_recipe', 'deploy_private', 'reproduce']
@@ -321,20 +321,28 @@ RECIPES:Mapping[str, TrainSettings] = MappingProxyType({
     # UTD-MHAD's training subjects by bench/private_heads.py (results/privacy/tune/private_heads/utd_validation.json)
     "pyramid_ncm": TrainSettings(dims=64, degree=2, shrink=0.1)})
 
+# %% ../nbs/06a_experiments.ipynb #e19526aa
+# the full configuration for a GPU: one code path with the CPU default (the same `run_experiment`, other settings),
+# chosen by bench/gpu_config.py on validation people of every dataset among the CPU default made wider, deeper or
+# trained for 150 epochs (results/benchmarks/gpu_ablation.csv); kinds without an entry train as on the CPU
+GPU_RECIPES:Mapping[str, TrainSettings] = MappingProxyType({"stgcn": replace(RECIPES["stgcn"], epochs=150)})
+
 # %% ../nbs/06a_experiments.ipynb #eb8d4681
 def recipe(kind:str, # one of MODEL_KINDS
+           config:str="cpu", # "cpu": `RECIPES` (the default), or "gpu": `GPU_RECIPES` where the kind has one
            epochs:int|None=None, # override the epochs (private and non-private)
            lr:float|None=None, # override the learning rate (private and non-private)
            batch_size:int|None=None, # override the batch (private and non-private)
            **fields, # any other `TrainSettings` field
           ) -> TrainSettings:
-    "The settings of a model kind (`RECIPES`), with overrides: a new frozen object, the defaults untouched; fewer epochs shorten the warm-up alike."
+    "The settings of a model kind (`RECIPES`, or `GPU_RECIPES` for config 'gpu'), with overrides: a new frozen object, the defaults untouched; fewer epochs shorten the warm-up alike."
     if kind not in RECIPES: raise ValueError(f"unknown model kind {kind!r}; known: {MODEL_KINDS}")
+    if config not in CONFIGS: raise ValueError(f"unknown configuration {config!r}; known: {CONFIGS}")
     both = {k: v for k, v in [("epochs", epochs), ("epochs_dp", epochs), ("lr", lr), ("lr_dp", lr),
                               ("batch_size", batch_size), ("batch_size_dp", batch_size)] if v is not None}
     unknown = set(fields) - {f.name for f in dataclasses.fields(TrainSettings)}
     if unknown: raise ValueError(f"unknown training setting(s) {sorted(unknown)}; known: {[f.name for f in dataclasses.fields(TrainSettings)]}")
-    base, new = RECIPES[kind], {**both, **fields}
+    base, new = (GPU_RECIPES.get(kind, RECIPES[kind]) if config == "gpu" else RECIPES[kind]), {**both, **fields}
     if base.warmup_epochs and ("epochs" in new or "epochs_dp" in new) and "warmup_epochs" not in fields:
         shortest = lambda s: min(s.get("epochs", base.epochs), s.get("epochs_dp", base.epochs_dp))
         # a shorter run warms up for the same share of its epochs (never longer than the recipe's), so a quick look still runs
@@ -700,8 +708,9 @@ PRIVATE_RECIPES = MappingProxyType({"stgcn_ft": "cv_stgcn_ft_default", "stgcn_nc
                                     "pyramid_ncm": "cv_pyramid_ncm"})
 # where this repository publishes tuning runs (validation scores on training subjects, not differentially private)
 TUNE_DIRS = ("benchmarks/tune", "privacy/tune")
-# where it publishes models and their predictions: benchmark runs, the person-level runs, the zoo's deployable models
-RUN_DIRS = ("benchmarks/runs", "privacy/runs", "benchmarks/person", "zoo")
+# where it publishes models and their predictions (their folders searched to the bottom): benchmark runs, the person-level
+# runs, the zoo's deployable models, the GPU configuration's runs and the multi-stream ensemble's members
+RUN_DIRS = ("benchmarks/runs", "privacy/runs", "benchmarks/person", "zoo", "benchmarks/gpu_runs", "benchmarks/stream_runs")
 
 # what a published run file or card is, by its role
 RELEASE_KINDS = MappingProxyType({"benchmark": "benchmark run (model, checkpoint if kept, test predictions)", "deployable": "deployable model",
@@ -714,7 +723,7 @@ def release_ledger(dataset:str, # "utd", "msr", "jhmdb" (file prefix of its runs
                   ) -> dict:
     "Every artefact a results folder publishes from `dataset`'s training clips (runs, checkpoints, tuning runs), and their composed total."
     R, rel = Path(results), []
-    files = [f for d in RUN_DIRS for f in sorted((R / d).glob(f"{dataset}_*.json")) if f.relative_to(R).with_suffix("").as_posix() not in exclude]
+    files = [f for d in RUN_DIRS for f in sorted((R / d).rglob(f"{dataset}_*.json")) if f.relative_to(R).with_suffix("").as_posix() not in exclude]
     for f in files:
         r = read_json(f); led = r.get("ledger")
         why = ("no DP" if not led else "seeded noise, made before secret randomness: not private as released" if _legacy(led)

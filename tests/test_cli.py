@@ -70,7 +70,8 @@ def test_arguments_are_refused_before_any_data_is_loaded(tmp_path, capsys):
     "Zero epochs, a delta outside (0, 1): refused by the parser, before the (missing) data root is even looked at."
     from prism.cli import main
     for argv, says in [(["train", "--epochs", "0"], "must be a positive integer"), (["reproduce", "--epochs", "-1"], "must be a positive integer"),
-                       (["train", "--delta", "1.5"], "delta must be strictly between 0 and 1")]:
+                       (["train", "--delta", "1.5"], "delta must be strictly between 0 and 1"),
+                       (["train", "--config", "tpu"], "invalid choice: 'tpu'")]:
         with pytest.raises(SystemExit) as e: main([*argv, "--data", str(tmp_path / "no-data")])
         err = capsys.readouterr().err
         assert e.value.code == 2 and says in err and "Data root" not in err, err

@@ -1,0 +1,135 @@
+"""Issue 15's multi-stream ingredient: ST-GCNs that each see one kinematic stream (joint positions, joint motion, bones),
+combined late (their class probabilities averaged), against the default early-fused model (positions, motion and bones
+in one network) and against an ensemble of as many early-fused models with other seeds (the same compute). Trained with
+the ST-GCN's default recipe on validation people of the TRAINING side (`prism.experiments.validation_protocol`); the
+test people are never read.
+
+    # on a lent GPU (bench/gpu_streams_on_device.sh runs it with bench/ablate_recipe.py's longer clips), or here
+    python bench/ablate_streams.py run --arrays .gpu/arrays --datasets utd msr jhmdb --device cuda
+    # the table: each stream alone, the early-fused model, and the ensembles (mean and std over draws)
+    python bench/ablate_streams.py summary
+    # the ensemble chosen on validation (the best mean over the datasets), on the test people (bench/gpu_streams_test_on_device.sh)
+    python bench/ablate_streams.py run --test --arrays .gpu/arrays --device cuda
+    python bench/ablate_streams.py summary --runs results/benchmarks/stream_runs --out results/benchmarks/streams_test.csv
+
+`run` writes, per (dataset, stream, seed), the run file (<out>/<stream>/<name>.json, counted by
+`prism.experiments.release_ledger` as a tuning release) and the validation probabilities beside it (<name>.npz, the
+softmax of the final model). A stream is a slice of the default clip (`pos+vel+bone`) with the same input statistics,
+so every stream sees the same clips, people and normalisation. Runs whose file exists are skipped.
+"""
+from __future__ import annotations
+import argparse, sys, time
+from dataclasses import replace
+from pathlib import Path
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO)); sys.path.insert(0, str(REPO / "bench"))
+import numpy as np
+
+STREAMS = ("pos", "vel", "bone")   # one kinematic channel group each, sliced from the default clip
+FUSED = "fused"                     # the default: all three in one network (early fusion)
+FUSED_SEEDS, STREAM_SEEDS = (0, 1, 2, 3, 4, 5), (0, 1, 2)
+
+def stream_protocol(p, stream:str):
+    "The protocol `p` with only `stream`'s channels (its slice of the inputs and of the input statistics)."
+    from prism.clip import ClipSpec
+    from prism.kinematics import channel_slices
+    if stream == FUSED: return p
+    sl = channel_slices(p.clip.channels)[stream]
+    cut = lambda a: None if a is None else a[sl]
+    return replace(p, X_train=p.X_train[:, sl], X_test=p.X_test[:, sl], clip=ClipSpec(p.clip.layout, stream, p.clip.frames),
+                   norm_mean=cut(p.norm_mean), norm_std=cut(p.norm_std))
+
+def run(a):
+    import torch
+    import prism.experiments as E
+    from prism.io import atomic_write
+    from prism.models import run_model
+    from sweep_device import read_packed
+    torch.set_num_threads(a.threads)
+    out, t0, cache = Path(a.out), time.time(), {}
+    cmd = "python bench/ablate_streams.py " + " ".join(sys.argv[1:])
+    s = E.recipe("stgcn") if a.epochs is None else E.recipe("stgcn", epochs=a.epochs)
+    for ds in a.datasets:
+        packed = a.arrays and (Path(a.arrays) / f"{ds}.npz").exists()
+        full = read_packed(Path(a.arrays), ds, cache) if packed else E.load_protocol(ds)
+        val = full if a.test else E.validation_protocol(full)   # --test: the whole training side, scored on the test people
+        for stream in a.streams:
+            pv = stream_protocol(val, stream)
+            for seed in (FUSED_SEEDS if stream == FUSED else STREAM_SEEDS):
+                if a.seeds is not None and seed not in a.seeds: continue
+                name = E.run_name(ds, "stgcn", None, seed); f = out / stream / f"{name}.json"
+                if f.exists(): print("done before:", f, flush=True); continue
+                if time.time() - t0 > a.deadline: print("deadline reached, not started:", f, flush=True); continue
+                r, model = E.run_experiment(pv, "stgcn", None, seed, s, out_dir=f.parent, command=cmd, device=a.device, return_model=True)
+                prob = torch.softmax(run_model(model, pv.X_test), 1).numpy().astype(np.float32)
+                atomic_write(f.with_suffix(".npz"), lambda q: np.savez(q, prob=prob, y=pv.y_test))
+                print(f"{ds} {stream} s{seed}: {'test' if a.test else 'validation'} acc {r['accuracy']:.3f} in {r['train_seconds']:.0f} s", flush=True)
+
+def _probs(runs:Path, ds:str, stream:str) -> dict:
+    "{seed: (probabilities, labels)} of one dataset's stream."
+    out = {}
+    for f in sorted((runs / stream).glob(f"{ds}_stgcn_epsnone_s*.npz")):
+        z = np.load(f); out[int(f.stem.rsplit("_s", 1)[1])] = (z["prob"], z["y"])
+    return out
+
+# how many networks each model of the table trains (its training cost, in single models)
+NETWORKS = {**{f"{st} alone": 1 for st in (FUSED,) + STREAMS}, "3 streams, late": 3, "3 streams + fused, late": 4,
+            "3 fused seeds, late": 3, "4 fused seeds, late": 4}
+
+def ensembles(runs:Path, ds:str) -> dict:
+    "{what: [validation accuracy of each draw]} for one dataset: each stream alone, the fused model, and the ensembles."
+    P = {st: _probs(runs, ds, st) for st in (FUSED,) + STREAMS}
+    acc = lambda ps, y: float((np.mean(ps, 0).argmax(1) == y).mean())
+    y = next(iter(P[FUSED].values()))[1]
+    for st in P:
+        for s, (_, yy) in P[st].items():
+            if not np.array_equal(yy, y): raise RuntimeError(f"{ds} {st} s{s}: other validation clips than the fused model's")
+    res = {f"{st} alone": [acc([p], y) for p, _ in P[st].values()] for st in (FUSED,) + STREAMS}
+    both = [s for s in STREAM_SEEDS if all(s in P[st] for st in STREAMS)]
+    res["3 streams, late"] = [acc([P[st][s][0] for st in STREAMS], y) for s in both]
+    res["3 streams + fused, late"] = [acc([P[st][s][0] for st in (FUSED,) + STREAMS], y) for s in both if s in P[FUSED]]
+    draws = [g for g in (FUSED_SEEDS[:3], FUSED_SEEDS[3:]) if all(s in P[FUSED] for s in g)]
+    res["3 fused seeds, late"] = [acc([P[FUSED][s][0] for s in g], y) for g in draws]
+    res["4 fused seeds, late"] = [acc([P[FUSED][s][0] for s in g], y) for g in (FUSED_SEEDS[:4],) if all(s in P[FUSED] for s in g)]
+    return res
+
+def summary(a):
+    import pandas as pd
+    from prism.io import atomic_write
+    from prism.io import read_json
+    runs, rows = Path(a.runs), []
+    for ds in a.datasets:
+        first = read_json(next((runs / FUSED).glob(f"{ds}_stgcn_epsnone_s*.json")))
+        on = "validation people" if first["protocol"].startswith("validation:") else "test people"
+        for what, accs in ensembles(runs, ds).items():
+            if not accs: continue
+            rows.append({"dataset": ds, "model": what, "networks": NETWORKS[what], "draws": len(accs), "scored_on": on,
+                         "acc_mean": round(100 * float(np.mean(accs)), 2),
+                         "acc_std": round(100 * float(np.std(accs, ddof=1)), 2) if len(accs) > 1 else np.nan})
+    t = pd.DataFrame(rows)
+    atomic_write(Path(a.out), lambda p: t.to_csv(p, index=False))
+    print(t.to_string(index=False))
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    rn = sub.add_parser("run", help="train the streams and the fused model on validation people")
+    rn.add_argument("--datasets", nargs="+", default=["utd", "msr", "jhmdb"])
+    rn.add_argument("--streams", nargs="+", default=[FUSED, *STREAMS], choices=[FUSED, *STREAMS])
+    rn.add_argument("--seeds", nargs="+", type=int, default=None, help="only these seeds (default: 0-5 fused, 0-2 per stream)")
+    rn.add_argument("--arrays", default=None, help="packed protocols (bench/sweep_device.py pack); a dataset not packed there is loaded")
+    rn.add_argument("--out", default=None, help="default: results/benchmarks/tune/streams, or results/benchmarks/stream_runs with --test")
+    rn.add_argument("--test", action="store_true", help="train on the whole training side and score the test people (for the ensemble chosen on validation)")
+    rn.add_argument("--device", default="cpu"); rn.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    rn.add_argument("--epochs", type=int, default=None, help="epochs per run (default: the recipe's; set only for smoke tests)")
+    rn.add_argument("--deadline", type=float, default=float("inf"), help="seconds after which no new run starts")
+    sm = sub.add_parser("summary", help="the table of the streams and ensembles")
+    sm.add_argument("--runs", default=str(REPO / "results" / "benchmarks" / "tune" / "streams"))
+    sm.add_argument("--datasets", nargs="+", default=["utd", "msr", "jhmdb"])
+    sm.add_argument("--out", default=str(REPO / "results" / "benchmarks" / "streams.csv"))
+    a = p.parse_args()
+    if a.cmd == "run" and a.out is None: a.out = str(REPO / "results" / "benchmarks" / ("stream_runs" if a.test else "tune/streams"))
+    run(a) if a.cmd == "run" else summary(a)
+
+if __name__ == "__main__":
+    main()
