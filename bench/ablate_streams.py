@@ -30,14 +30,9 @@ FUSED = "fused"                     # the default: all three in one network (ear
 FUSED_SEEDS, STREAM_SEEDS = (0, 1, 2, 3, 4, 5), (0, 1, 2)
 
 def stream_protocol(p, stream:str):
-    "The protocol `p` with only `stream`'s channels (its slice of the inputs and of the input statistics)."
-    from prism.clip import ClipSpec
-    from prism.kinematics import channel_slices
-    if stream == FUSED: return p
-    sl = channel_slices(p.clip.channels)[stream]
-    cut = lambda a: None if a is None else a[sl]
-    return replace(p, X_train=p.X_train[:, sl], X_test=p.X_test[:, sl], clip=ClipSpec(p.clip.layout, stream, p.clip.frames),
-                   norm_mean=cut(p.norm_mean), norm_std=cut(p.norm_std))
+    "The protocol `p` with only `stream`'s channels (`prism.experiments.protocol_channels`), or all of them for the fused model."
+    import prism.experiments as E
+    return p if stream == FUSED else E.protocol_channels(p, stream)
 
 def run(a):
     import torch

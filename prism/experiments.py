@@ -22,7 +22,7 @@ from .data import load_utd_mhad, load_msr_action3d, load_utkinect, utd_cross_sub
 from .jhmdb import load_jhmdb, JHMDBClip, make_jhmdb_split
 from .clip import ClipSpec, DEFAULT_CLIP, Augment, clip_arrays, make_loader
 from .kinematics import channel_slices
-from .models import InputNorm, STGCN_PRISM, LSTMBaseline, PyramidNCM, run_model, predict, model_cost
+from .models import InputNorm, STGCN_PRISM, LSTMBaseline, PyramidNCM, StreamEnsemble, run_model, predict, model_cost
 from .userdata import SPLIT_RULES, parse_split, split_records
 from .checkpoint import (save_checkpoint, load_checkpoint, update_card, checkpoint_paths, card_contract, model_config,
                               model_from_config)
@@ -33,12 +33,12 @@ from .benchmarks import (METRICS, classification_metrics, run_comprehensive_benc
                               plot_confusion)
 
 # %% auto #0
-__all__ = ['NORM_REFERENCE', 'PUBLIC_BACKBONE', 'RECIPES', 'GPU_RECIPES', 'PRIVATE_RECIPES', 'TUNE_DIRS', 'RUN_DIRS',
+__all__ = ['NORM_REFERENCE', 'PUBLIC_BACKBONE', 'RECIPES', 'GPU_RECIPES', 'STREAMS', 'PRIVATE_RECIPES', 'TUNE_DIRS', 'RUN_DIRS',
            'RELEASE_KINDS', 'LABELS', 'PublicData', 'Protocol', 'load_public', 'load_protocol', 'save_protocol',
-           'read_protocol', 'validation_protocol', 'TrainSettings', 'recipe', 'build_model', 'run_name', 'unit_loader',
-           'public_feature_stats', 'pretrain_public', 'fit_private_head', 'fit_private_ncm', 'fit_private_pyramid',
-           'run_experiment', 'deployable', 'collect_runs', 'run_costs', 'privacy_utility_sweep', 'release_ledger',
-           'choose_recipe', 'deploy_private', 'reproduce']
+           'read_protocol', 'validation_protocol', 'stream_index', 'protocol_channels', 'TrainSettings', 'recipe',
+           'build_model', 'run_name', 'unit_loader', 'public_feature_stats', 'pretrain_public', 'fit_private_head',
+           'fit_private_ncm', 'fit_private_pyramid', 'run_experiment', 'deployable', 'collect_runs', 'run_costs',
+           'privacy_utility_sweep', 'release_ledger', 'choose_recipe', 'deploy_private', 'reproduce']
 
 # %% ../nbs/06a_experiments.ipynb #c8476c24
 # the input standardisation of each dataset comes from a dataset treated as public (never from the private training split)
@@ -246,6 +246,26 @@ def validation_protocol(protocol:Protocol, # the protocol whose training side is
                    description=f"validation: {len(set(s[val]))} of {len(set(s))} training people held out ({int(val.sum())} of {len(y)} "
                                f"clips) from {protocol.description}; its test side unused")
 
+# %% ../nbs/06a_experiments.ipynb #5c88035a
+def stream_index(channels:str, # the protocol's channel spec, e.g. "pos+vel+bone"
+                 stream:str, # the channel groups to keep, e.g. "vel" or "pos+bone"
+                ) -> list:
+    "Indices of `stream`'s channel groups within the inputs of spec `channels`, in `stream`'s order."
+    sl = channel_slices(channels)
+    missing = [g for g in stream.split("+") if g not in sl]
+    if missing: raise ValueError(f"stream {stream!r}: {missing} not among the inputs' channels {channels!r}")
+    return [i for g in stream.split("+") for i in range(sl[g].start, sl[g].stop)]
+
+# %% ../nbs/06a_experiments.ipynb #7186880e
+def protocol_channels(protocol:Protocol, # a protocol
+                      stream:str, # the channel groups to keep (`stream_index`)
+                     ) -> Protocol:
+    "The protocol with only `stream`'s channels: its inputs and input statistics cut, everything else the same."
+    i = stream_index(protocol.clip.channels, stream)
+    cut = lambda a: None if a is None else a[i]
+    return replace(protocol, X_train=protocol.X_train[:, i], X_test=protocol.X_test[:, i], norm_mean=cut(protocol.norm_mean),
+                   norm_std=cut(protocol.norm_std), clip=replace(protocol.clip, channels=stream))
+
 # %% ../nbs/06a_experiments.ipynb #3756d429
 # kinds whose backbone is pretrained on the public dataset -> the kind whose pretraining they use
 PUBLIC_BACKBONE = MappingProxyType({"stgcn_ft": "stgcn_ft", "stgcn_ncm": "stgcn_ft", "lstm_ft": "lstm_ft"})
@@ -276,6 +296,7 @@ class TrainSettings:
     degree:int=1 # pyramid_ncm: degree p of the kernel <g, h>^p its class sums are taken in
     shrink:float=0.1 # pyramid_ncm: weight of the identity in the public within-class covariance it whitens with (1: no whitening)
     extras:tuple=() # pyramid_ncm: data-free blocks added to its pyramid (`prism.models.PyramidNCM.EXTRAS`: "distances", "kernels")
+    streams:tuple=() # end-to-end kinds without DP: a late ensemble of one network per stream (`STREAMS`), () for one network
 
     def __post_init__(self):
         for k in ("lr", "epochs", "batch_size", "lr_dp", "epochs_dp", "batch_size_dp", "max_grad_norm", "pretrain_lr", "pretrain_epochs", "views", "degree"):
@@ -285,6 +306,9 @@ class TrainSettings:
         if not 0 <= self.warmup_epochs < min(self.epochs, self.epochs_dp):
             raise ValueError(f"warmup_epochs must be >= 0 and under epochs={self.epochs} and epochs_dp={self.epochs_dp}, got {self.warmup_epochs!r}")
         object.__setattr__(self, "channels", tuple(self.channels)); object.__setattr__(self, "extras", tuple(self.extras))
+        object.__setattr__(self, "streams", tuple(self.streams))
+        if len(set(self.streams)) != len(self.streams) or not all(isinstance(s, str) and s for s in self.streams):
+            raise ValueError(f"streams must be distinct channel specs such as 'pos+vel+bone', 'vel', got {self.streams}")
         if set(self.extras) - set(PyramidNCM.EXTRAS) or len(set(self.extras)) != len(self.extras):
             raise ValueError(f"extras must be distinct names from {PyramidNCM.EXTRAS}, got {self.extras}")
     def optimisation(self, private:bool) -> tuple:
@@ -292,7 +316,7 @@ class TrainSettings:
         return (self.lr_dp, self.epochs_dp, self.batch_size_dp) if private else (self.lr, self.epochs, self.batch_size)
     def settings(self) -> dict:
         "The settings as data (what run files record)."
-        d = dataclasses.asdict(self); d["channels"], d["extras"] = list(self.channels), list(self.extras)
+        d = dataclasses.asdict(self); d["channels"], d["extras"], d["streams"] = list(self.channels), list(self.extras), list(self.streams)
         d["augment"] = None if self.augment is None else self.augment.settings()
         return d
 
@@ -348,6 +372,11 @@ def recipe(kind:str, # one of MODEL_KINDS
         # a shorter run warms up for the same share of its epochs (never longer than the recipe's), so a quick look still runs
         fields = {**fields, "warmup_epochs": min(base.warmup_epochs, base.warmup_epochs * shortest(new) // shortest({}))}
     return replace(base, **both, **fields)
+
+# %% ../nbs/06a_experiments.ipynb #bc75da4a
+# the late ensemble measured by bench/ablate_streams.py (results/benchmarks/streams.csv): the early-fused network and one
+# network per stream; `recipe("stgcn", streams=STREAMS)` trains it (four networks: four times the training)
+STREAMS = ("pos+vel+bone", "pos", "vel", "bone")
 
 # %% ../nbs/06a_experiments.ipynb #d15da052
 def build_model(kind:str, # one of MODEL_KINDS
@@ -550,6 +579,9 @@ def run_experiment(protocol:Protocol, # what to train and test on (`load_protoco
     s = settings or recipe(kind)
     if kind not in MODEL_KINDS: raise ValueError(f"unknown model kind {kind!r}; known: {MODEL_KINDS}")
     private = not is_nonprivate(epsilon)
+    if s.streams and (private or kind not in ("stgcn", "lstm")):
+        raise ValueError(f"a late ensemble (streams {s.streams}) is for the end-to-end kinds stgcn and lstm without DP, got {kind!r} at "
+                         f"epsilon {epsilon}: under DP every member would spend its own budget")
     lr, epochs, bs = s.optimisation(private)
     Xtr, ytr, persons = protocol.X_train, protocol.y_train, protocol.persons_train
     torch.manual_seed(seed)
@@ -565,23 +597,30 @@ def run_experiment(protocol:Protocol, # what to train and test on (`load_protoco
             torch.manual_seed(seed); model = model_from_config({**model_config(backbone), "num_classes": protocol.num_classes})
         model.load_state_dict({n: v for n, v in backbone.state_dict().items() if not n.startswith("head.")}, strict=False)
     t0 = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*(Optimal order|Full backward hook).*")   # the ledger says which randomness was used
-        if kind == "pyramid_ncm":
-            res = fit_private_pyramid(model, Xtr, ytr, protocol.public, cfg, persons, seed, s.shrink)
-        elif kind == "stgcn_ncm":
-            res = fit_private_ncm(model, Xtr, ytr, backbone.public_feature_stats, cfg, persons, seed, s.dims,
-                                  protocol.public.X if s.dims else None)
-        elif ft:
-            tr, res = fit_private_head(model, Xtr, ytr, backbone.public_feature_stats, cfg, persons, s, seed)
-        else:
-            tr = PrivacyPreservingTrainer(model, cfg, lr=lr, seed=seed, lr_schedule="cosine", warmup_epochs=s.warmup_epochs,
-                                          label_smoothing=s.label_smoothing, track_epsilon=False, augment=s.augment,
-                                          weight_decay=0.0 if private else s.weight_decay, device=device,
-                                          clips_per_person=_clips_per_person(persons))
-            res = tr.train(unit_loader(Xtr, ytr, persons, bs, cfg, seed), None, num_epochs=epochs)
+    if s.streams:   # a late ensemble: one network per stream, each trained by this function on its channels alone
+        subs = [run_experiment(protocol_channels(protocol, st), kind, None, seed, replace(s, streams=()), delta=delta, device=device,
+                               return_model=True) for st in s.streams]
+        final = StreamEnsemble([m for _, m in subs], [stream_index(protocol.clip.channels, st) for st in s.streams])
+        res = {"ledger": None, "history": [], "hparams": {"members": [{"stream": st, "accuracy": r["accuracy"], "train_seconds": r["train_seconds"]}
+                                                                    for st, (r, _) in zip(s.streams, subs)]}}
+    else:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*(Optimal order|Full backward hook).*")   # the ledger says which randomness was used
+            if kind == "pyramid_ncm":
+                res = fit_private_pyramid(model, Xtr, ytr, protocol.public, cfg, persons, seed, s.shrink)
+            elif kind == "stgcn_ncm":
+                res = fit_private_ncm(model, Xtr, ytr, backbone.public_feature_stats, cfg, persons, seed, s.dims,
+                                      protocol.public.X if s.dims else None)
+            elif ft:
+                tr, res = fit_private_head(model, Xtr, ytr, backbone.public_feature_stats, cfg, persons, s, seed)
+            else:
+                tr = PrivacyPreservingTrainer(model, cfg, lr=lr, seed=seed, lr_schedule="cosine", warmup_epochs=s.warmup_epochs,
+                                              label_smoothing=s.label_smoothing, track_epsilon=False, augment=s.augment,
+                                              weight_decay=0.0 if private else s.weight_decay, device=device,
+                                              clips_per_person=_clips_per_person(persons))
+                res = tr.train(unit_loader(Xtr, ytr, persons, bs, cfg, seed), None, num_epochs=epochs)
+        final = (model if ft or kind == "pyramid_ncm" else tr.eval_model).cpu()
     seconds = time.perf_counter() - t0
-    final = (model if ft or kind == "pyramid_ncm" else tr.eval_model).cpu()
     y_pred = predict(final, protocol.X_test)
     k = protocol.num_classes
     out = {**stamp(command), "dataset": protocol.dataset, "protocol": protocol.description, "model": kind, "seed": seed,

@@ -17,8 +17,8 @@ from .skeleton import get_adjacency, get_layout
 
 # %% auto #0
 __all__ = ['DEFAULT_LAYOUTS', 'resolve_layout', 'LearnedTopology', 'GraphConv', 'STGCNBlock', 'InputNorm', 'STGCN_PRISM',
-           'model_cost', 'count_parameters', 'LSTMBaseline', 'run_model', 'predict', 'fit_embedding', 'embed_features',
-           'monomials', 'pyramid_pool', 'joint_distances', 'RandomKernels', 'PyramidNCM']
+           'model_cost', 'count_parameters', 'LSTMBaseline', 'run_model', 'predict', 'StreamEnsemble', 'fit_embedding',
+           'embed_features', 'monomials', 'pyramid_pool', 'joint_distances', 'RandomKernels', 'PyramidNCM']
 
 # %% ../nbs/04_models.ipynb #8027b61d
 DEFAULT_LAYOUTS = {33: "mediapipe33", 20: "kinect20_utd", 15: "prism15"}
@@ -295,6 +295,27 @@ def predict(model:Callable, # see `run_model`
            ) -> np.ndarray:
     "(N,) int64 predicted class of every input: the argmax of `run_model`."
     return run_model(model, data, batch_size=batch_size, device=device).argmax(1).numpy().astype(np.int64)
+
+# %% ../nbs/04_models.ipynb #ef867dc9
+class StreamEnsemble(nn.Module):
+    "Late fusion of member networks that each read some of the input's channels: the log of their mean class probabilities."
+    def __init__(self, members:Sequence[nn.Module], # one network per stream, each with `in_channels` = len of its channels
+                 channels:Sequence[Sequence[int]], # for each member, the indices of the input channels it reads, in its order
+                ):
+        super().__init__()
+        if not members or len(members) != len(channels): raise ValueError(f"need one channel list per member, got {len(members)} members and {len(channels)} lists")
+        classes = {m.num_classes for m in members}
+        if len(classes) != 1: raise ValueError(f"members disagree on the number of classes: {sorted(classes)}")
+        for m, c in zip(members, channels):
+            if m.in_channels != len(c): raise ValueError(f"a member with in_channels={m.in_channels} cannot read {len(c)} channels {list(c)}")
+        self.members = nn.ModuleList(members)
+        self.channels = [[int(i) for i in c] for c in channels]
+        self.num_classes, self.num_joints = classes.pop(), members[0].num_joints
+        self.in_channels = max(i for c in self.channels for i in c) + 1
+
+    def forward(self, x:torch.Tensor) -> torch.Tensor:
+        p = torch.stack([m(x[:, c]).softmax(-1) for m, c in zip(self.members, self.channels)]).mean(0)
+        return p.clamp_min(torch.finfo(p.dtype).tiny).log()
 
 # %% ../nbs/04_models.ipynb #fd443d50
 @torch.no_grad()
