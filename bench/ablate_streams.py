@@ -6,7 +6,8 @@ test people are never read.
 
     # on a lent GPU (bench/gpu_streams_on_device.sh runs it with bench/ablate_recipe.py's longer clips), or here
     python bench/ablate_streams.py run --arrays .gpu/arrays --datasets utd msr jhmdb --device cuda
-    # the table: each stream alone, the early-fused model, and the ensembles (mean and std over draws)
+    # the table: each stream alone, the early-fused model, and the ensembles (mean and std over draws; parameters, FLOPs
+    # per clip and training seconds summed over the member networks, as measured with every run sharing the GPU)
     python bench/ablate_streams.py summary
     # the ensemble chosen on validation (the best mean over the datasets), on the test people (bench/gpu_streams_test_on_device.sh)
     python bench/ablate_streams.py run --test --arrays .gpu/arrays --device cuda
@@ -67,9 +68,25 @@ def _probs(runs:Path, ds:str, stream:str) -> dict:
         z = np.load(f); out[int(f.stem.rsplit("_s", 1)[1])] = (z["prob"], z["y"])
     return out
 
-# how many networks each model of the table trains (its training cost, in single models)
-NETWORKS = {**{f"{st} alone": 1 for st in (FUSED,) + STREAMS}, "3 streams, late": 3, "3 streams + fused, late": 4,
-            "3 fused seeds, late": 3, "4 fused seeds, late": 4}
+# the member networks of each model of the table (its cost is theirs, summed)
+MEMBERS = {**{f"{st} alone": (st,) for st in (FUSED,) + STREAMS}, "3 streams, late": STREAMS, "3 streams + fused, late": (FUSED,) + STREAMS,
+           "3 fused seeds, late": (FUSED,) * 3, "4 fused seeds, late": (FUSED,) * 4}
+
+def member_costs(runs:Path, ds:str) -> dict:
+    "{stream: (parameters, forward FLOPs per clip, median training seconds, device)} of one dataset's member networks."
+    import prism.experiments as E
+    from prism.clip import ClipSpec
+    from prism.io import read_json
+    from prism.models import model_cost
+    out = {}
+    for st in (FUSED,) + STREAMS:
+        rs = [read_json(f) for f in sorted((runs / st).glob(f"{ds}_stgcn_epsnone_s*.json"))]
+        if not rs: continue
+        r = rs[0]; clip = ClipSpec(r["layout"], r["spec"], r["frames"])
+        s = replace(E.RECIPES["stgcn"], channels=tuple(r["settings"]["channels"]), learn_topology=r["settings"]["learn_topology"])
+        c = model_cost(E.build_model("stgcn", clip, len(r["classes"]), s), (clip.in_channels, clip.frames, clip.num_joints))
+        out[st] = (c["params"], c["flops"], float(np.median([x["train_seconds"] for x in rs])), " + ".join(sorted({E._device_label(x) for x in rs})))
+    return out
 
 def ensembles(runs:Path, ds:str) -> dict:
     "{what: [validation accuracy of each draw]} for one dataset: each stream alone, the fused model, and the ensembles."
@@ -96,11 +113,15 @@ def summary(a):
     for ds in a.datasets:
         first = read_json(next((runs / FUSED).glob(f"{ds}_stgcn_epsnone_s*.json")))
         on = "validation people" if first["protocol"].startswith("validation:") else "test people"
+        cost = member_costs(runs, ds)
         for what, accs in ensembles(runs, ds).items():
             if not accs: continue
-            rows.append({"dataset": ds, "model": what, "networks": NETWORKS[what], "draws": len(accs), "scored_on": on,
+            m = [cost[st] for st in MEMBERS[what]]
+            rows.append({"dataset": ds, "model": what, "networks": len(m), "draws": len(accs), "scored_on": on,
                          "acc_mean": round(100 * float(np.mean(accs)), 2),
-                         "acc_std": round(100 * float(np.std(accs, ddof=1)), 2) if len(accs) > 1 else np.nan})
+                         "acc_std": round(100 * float(np.std(accs, ddof=1)), 2) if len(accs) > 1 else np.nan,
+                         "params": sum(c[0] for c in m), "mflops_per_clip": round(sum(c[1] for c in m) / 1e6, 2),
+                         "train_s": round(sum(c[2] for c in m), 1), "train_device": " + ".join(sorted({c[3] for c in m}))})
     t = pd.DataFrame(rows)
     atomic_write(Path(a.out), lambda p: t.to_csv(p, index=False))
     print(t.to_string(index=False))
