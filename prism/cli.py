@@ -101,6 +101,9 @@ def make_parser() -> argparse.ArgumentParser:
     t.add_argument("--config", choices=CONFIGS, default="cpu",
                    help="cpu: the default recipe (prism.experiments.RECIPES); gpu: the full one for a GPU, with --device cuda "
                         "(GPU_RECIPES; kinds without one train as on the CPU) (default: %(default)s)")
+    t.add_argument("--streams", nargs="+", default=None, metavar="SPEC",
+                   help="a late ensemble of one network per channel spec, e.g. pos+vel+bone pos vel bone (prism.experiments.STREAMS); "
+                        "stgcn or lstm without DP only (default: one network on all channels)")
     t.add_argument("--epochs", type=_positive_int, default=None, metavar="N", help="training epochs (default: the model kind's recipe, prism.experiments.RECIPES)")
     t.add_argument("--seed", type=int, default=0, help="seed of initialisation and augmentation; DP noise stays secret (default: %(default)s)")
     t.add_argument("--out", metavar="DIR", default=None, help="write the run's JSON into DIR (default: not written)")

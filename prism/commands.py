@@ -146,12 +146,16 @@ def cmd_train(args:argparse.Namespace) -> int:
         raise UserError("--reproducible runs are NOT private (their noise can be replayed from the seed): they cannot be saved "
                         "to the model zoo; drop --checkpoint or --reproducible")
     if args.nproc < 1: raise UserError(f"--nproc must be >= 1, got {args.nproc}")
+    if args.streams and (args.epsilon is not None or args.model not in ("stgcn", "lstm")):
+        raise UserError(f"--streams trains a late ensemble, for --model stgcn or lstm without --epsilon (under DP every member would "
+                        f"spend its own budget); got --model {args.model}{'' if args.epsilon is None else f' --epsilon {args.epsilon:g}'}")
     dataset, split, public, norm_from = _train_data(args)   # refused before any process starts or any data is read
     if args.nproc > 1:   # N local processes, each running this command as one rank (as torchrun would)
         if dist_env() is not None: raise UserError("--nproc starts its own processes: under torchrun leave it out (--nproc-per-node sets the count)")
         try: return launch(cmd_train, args.nproc, argparse.Namespace(**{**vars(args), "nproc": 1}), device=args.device)
         except WorkerFailed as e: print(f"prism train: {e}", file=sys.stderr); return 1
-    settings = recipe(args.model, config=args.config, epochs=args.epochs, max_grad_norm=args.clip)
+    settings = recipe(args.model, config=args.config, epochs=args.epochs, max_grad_norm=args.clip,
+                      **({"streams": tuple(args.streams)} if args.streams else {}))
     ranked = dist_env() is not None   # one rank of torchrun or of --nproc
     if ranked: init_distributed(args.device)   # join the group (a no-op when --nproc's launcher has joined it)
     try:
@@ -161,6 +165,7 @@ def cmd_train(args:argparse.Namespace) -> int:
         epochs = settings.optimisation(args.epsilon is not None)[1]
         how = ("class means released once" if args.model == "stgcn_ncm"   # no epochs: one Gaussian release
                else f"{epochs} epoch{'' if epochs == 1 else 's'}")
+        if settings.streams: how += f", a late ensemble of {len(settings.streams)} networks: {', '.join(settings.streams)}"
         if rank0:
             print(f"training {args.model} on {data.dataset} ({len(data.y_train)} training clips, {how}, "
                   f"{what}, seed {args.seed})", flush=True)

@@ -75,6 +75,10 @@ def test_arguments_are_refused_before_any_data_is_loaded(tmp_path, capsys):
         with pytest.raises(SystemExit) as e: main([*argv, "--data", str(tmp_path / "no-data")])
         err = capsys.readouterr().err
         assert e.value.code == 2 and says in err and "Data root" not in err, err
+    # a late ensemble under DP: refused by the command, still before the data is looked at
+    assert main(["train", "--streams", "pos+vel+bone", "vel", "--epsilon", "8", "--data", str(tmp_path / "no-data")]) == 2
+    err = capsys.readouterr().err
+    assert "--streams trains a late ensemble" in err and "Data root" not in err, err
 
 
 def test_own_data_from_files_to_a_private_run(data_root, tmp_path):
