@@ -21,7 +21,7 @@ from .io import atomic_write, write_json_atomic, read_json, stamp, file_hash
 from .data import load_utd_mhad, load_msr_action3d, load_utkinect, utd_cross_subject, msr_cross_subject, load_generic
 from .jhmdb import load_jhmdb, JHMDBClip, make_jhmdb_split
 from .clip import ClipSpec, DEFAULT_CLIP, Augment, clip_arrays, make_loader
-from .kinematics import channel_slices
+from .kinematics import CHANNEL_WIDTHS, channel_slices
 from .models import InputNorm, STGCN_PRISM, LSTMBaseline, PyramidNCM, StreamEnsemble, run_model, predict, model_cost
 from .userdata import SPLIT_RULES, parse_split, split_records
 from .checkpoint import (save_checkpoint, load_checkpoint, update_card, checkpoint_paths, card_contract, model_config,
@@ -309,6 +309,8 @@ class TrainSettings:
         object.__setattr__(self, "streams", tuple(self.streams))
         if len(set(self.streams)) != len(self.streams) or not all(isinstance(s, str) and s for s in self.streams):
             raise ValueError(f"streams must be distinct channel specs such as 'pos+vel+bone', 'vel', got {self.streams}")
+        unknown = sorted({g for s in self.streams for g in s.split("+")} - set(CHANNEL_WIDTHS))
+        if unknown: raise ValueError(f"streams {self.streams}: unknown channel(s) {unknown}; known: {list(CHANNEL_WIDTHS)}")
         if set(self.extras) - set(PyramidNCM.EXTRAS) or len(set(self.extras)) != len(self.extras):
             raise ValueError(f"extras must be distinct names from {PyramidNCM.EXTRAS}, got {self.extras}")
     def optimisation(self, private:bool) -> tuple:
@@ -353,10 +355,10 @@ GPU_RECIPES:Mapping[str, TrainSettings] = MappingProxyType({"stgcn": replace(REC
 
 # %% ../nbs/06a_experiments.ipynb #eb8d4681
 def recipe(kind:str, # one of MODEL_KINDS
-           config:str="cpu", # "cpu": `RECIPES` (the default), or "gpu": `GPU_RECIPES` where the kind has one
            epochs:int|None=None, # override the epochs (private and non-private)
            lr:float|None=None, # override the learning rate (private and non-private)
            batch_size:int|None=None, # override the batch (private and non-private)
+           config:str="cpu", # "cpu": `RECIPES` (the default), or "gpu": `GPU_RECIPES` where the kind has one
            **fields, # any other `TrainSettings` field
           ) -> TrainSettings:
     "The settings of a model kind (`RECIPES`, or `GPU_RECIPES` for config 'gpu'), with overrides: a new frozen object, the defaults untouched; fewer epochs shorten the warm-up alike."
