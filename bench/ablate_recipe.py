@@ -27,7 +27,6 @@ import torch
 import prism.experiments as E
 from prism.clip import Augment, ClipSpec, clip_arrays
 from prism.io import read_json, atomic_write
-from prism.models import model_cost
 from sweep_device import read_packed
 
 # what every variant starts from: the kind's recipe with the three ingredients below off, as the recipes were when the
@@ -116,12 +115,11 @@ def summary(a):
         r = read_json(f)
         rows.append({"dataset": r["dataset"], "model": r["model"], "variant": f.parent.name, "seed": r["seed"], "accuracy": r["accuracy"],
                      "train_seconds": r["train_seconds"], "device": r.get("device", "cpu"), "num_test": r["num_test"],
-                     "clip_spec": ClipSpec(r["layout"], r["spec"], r["frames"]), "classes": len(r["classes"])})
+                     "cost": E.run_cost(r)})
     if not rows: raise SystemExit(f"no run files under {a.runs}/<variant>/")
     out = []
     for (ds, kind, variant), g in pd.DataFrame(rows).groupby(["dataset", "model", "variant"], sort=True):
-        clip = g.clip_spec.iloc[0]
-        cost = model_cost(E.build_model(kind, clip, int(g.classes.iloc[0]), settings_for(kind, variant)), (clip.in_channels, clip.frames, clip.num_joints))
+        cost = g.cost.iloc[0]
         out.append({"dataset": ds, "model": kind, "variant": variant, "seeds": len(g), "val_acc_mean": round(100 * g.accuracy.mean(), 2),
                     "val_acc_std": round(100 * g.accuracy.std(ddof=1), 2) if len(g) > 1 else np.nan, "val_clips": int(g.num_test.iloc[0]),
                     "params": cost["params"], "mflops_per_clip": round(cost["flops"] / 1e6, 2),

@@ -20,7 +20,6 @@ so every stream sees the same clips, people and normalisation. Runs whose file e
 """
 from __future__ import annotations
 import argparse, sys, time
-from dataclasses import replace
 from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO)); sys.path.insert(0, str(REPO / "bench"))
@@ -75,16 +74,12 @@ MEMBERS = {**{f"{st} alone": (st,) for st in (FUSED,) + STREAMS}, "3 streams, la
 def member_costs(runs:Path, ds:str) -> dict:
     "{stream: (parameters, forward FLOPs per clip, median training seconds, device)} of one dataset's member networks."
     import prism.experiments as E
-    from prism.clip import ClipSpec
     from prism.io import read_json
-    from prism.models import model_cost
     out = {}
     for st in (FUSED,) + STREAMS:
         rs = [read_json(f) for f in sorted((runs / st).glob(f"{ds}_stgcn_epsnone_s*.json"))]
         if not rs: continue
-        r = rs[0]; clip = ClipSpec(r["layout"], r["spec"], r["frames"])
-        s = replace(E.RECIPES["stgcn"], channels=tuple(r["settings"]["channels"]), learn_topology=r["settings"]["learn_topology"])
-        c = model_cost(E.build_model("stgcn", clip, len(r["classes"]), s), (clip.in_channels, clip.frames, clip.num_joints))
+        c = E.run_cost(rs[0])
         out[st] = (c["params"], c["flops"], float(np.median([x["train_seconds"] for x in rs])), " + ".join(sorted({E._device_label(x) for x in rs})))
     return out
 

@@ -92,9 +92,7 @@ def test(a):
 def summary(a):
     import pandas as pd
     import prism.experiments as E
-    from prism.clip import ClipSpec
     from prism.io import read_json, atomic_write
-    from prism.models import model_cost
     R = Path(a.results)
     times = read_json(R / "benchmarks" / "gpu_epoch_times.json")
     lone = {r["variant"]: r for r in times["rows"] if r["model"] == "stgcn"}
@@ -103,17 +101,15 @@ def summary(a):
         for ds in DATASETS:
             rs = [read_json(f) for f in sorted(d.glob(f"{ds}_stgcn_epsnone_s*.json"))]
             if not rs: continue
-            st = rs[0]["settings"]; clip = ClipSpec(rs[0]["layout"], rs[0]["spec"], rs[0]["frames"])
-            s = replace(E.RECIPES["stgcn"], channels=tuple(st["channels"]), dropout=st["dropout"], learn_topology=st["learn_topology"], epochs=st["epochs"])
-            cost = model_cost(E.build_model("stgcn", clip, len(rs[0]["classes"]), s), (clip.in_channels, clip.frames, clip.num_joints))
+            st, cost = rs[0]["settings"], E.run_cost(rs[0])
             acc = 100 * np.array([r["accuracy"] for r in rs])
-            rows.append({"dataset": ds, "config": config, "channels": "-".join(map(str, s.channels)), "epochs": s.epochs, "seeds": len(rs),
+            rows.append({"dataset": ds, "config": config, "channels": "-".join(map(str, st["channels"])), "epochs": st["epochs"], "seeds": len(rs),
                          "test_acc_mean": round(acc.mean(), 2), "test_acc_std": round(acc.std(ddof=1), 2) if len(rs) > 1 else np.nan,
                          "params": cost["params"], "mflops_per_clip": round(cost["flops"] / 1e6, 2),
                          "train_s_median": round(float(np.median([r["train_seconds"] for r in rs])), 1),
                          "train_device": " + ".join(sorted({E._device_label(r) for r in rs})),
                          # the same network and clips take the same time per epoch: alone on the GPU, UTD-MHAD's epoch time x epochs
-                         "gpu_alone_s_utd": round(lone["combined"]["seconds_per_epoch"] * s.epochs, 1) if s.channels == E.RECIPES["stgcn"].channels else np.nan})
+                         "gpu_alone_s_utd": round(lone["combined"]["seconds_per_epoch"] * st["epochs"], 1) if tuple(st["channels"]) == E.RECIPES["stgcn"].channels else np.nan})
     t = pd.DataFrame(rows)
     atomic_write(R / "benchmarks" / "gpu_config.csv", lambda p: t.to_csv(p, index=False))
     print(t.to_string(index=False)); print("alone on", times["device"], {k: v["train_seconds_estimate"] for k, v in lone.items()})

@@ -37,8 +37,8 @@ __all__ = ['NORM_REFERENCE', 'PUBLIC_BACKBONE', 'RECIPES', 'GPU_RECIPES', 'STREA
            'RELEASE_KINDS', 'LABELS', 'PublicData', 'Protocol', 'load_public', 'load_protocol', 'save_protocol',
            'read_protocol', 'validation_protocol', 'stream_index', 'protocol_channels', 'TrainSettings', 'recipe',
            'build_model', 'run_name', 'unit_loader', 'public_feature_stats', 'pretrain_public', 'fit_private_head',
-           'fit_private_ncm', 'fit_private_pyramid', 'run_experiment', 'deployable', 'collect_runs', 'run_costs',
-           'privacy_utility_sweep', 'release_ledger', 'choose_recipe', 'deploy_private', 'reproduce']
+           'fit_private_ncm', 'fit_private_pyramid', 'run_experiment', 'deployable', 'collect_runs', 'run_cost',
+           'run_costs', 'privacy_utility_sweep', 'release_ledger', 'choose_recipe', 'deploy_private', 'reproduce']
 
 # %% ../nbs/06a_experiments.ipynb #c8476c24
 # the input standardisation of each dataset comes from a dataset treated as public (never from the private training split)
@@ -581,6 +581,8 @@ def run_experiment(protocol:Protocol, # what to train and test on (`load_protoco
     s = settings or recipe(kind)
     if kind not in MODEL_KINDS: raise ValueError(f"unknown model kind {kind!r}; known: {MODEL_KINDS}")
     private = not is_nonprivate(epsilon)
+    if checkpoint is not None and out_dir is not None and checkpoint_paths(checkpoint)["card"].resolve() == (Path(out_dir) / f"{run_name(protocol.dataset, kind, epsilon, seed)}.json").resolve():
+        raise ValueError(f"checkpoint {checkpoint} would write its card where the run file goes ({out_dir}): give the checkpoint another stem or folder")
     if s.streams and (private or kind not in ("stgcn", "lstm")):
         raise ValueError(f"a late ensemble (streams {s.streams}) is for the end-to-end kinds stgcn and lstm without DP, got {kind!r} at "
                          f"epsilon {epsilon}: under DP every member would spend its own budget")
@@ -675,6 +677,18 @@ def collect_runs(out_dir:str|Path, # folder of run JSON files
                      "seeded_noise": _legacy(r.get("ledger")), "file": f.name})
     return pd.DataFrame(rows)
 
+# %% ../nbs/06a_experiments.ipynb #a36d9f4c
+def run_cost(r:dict, # a run file's record (`run_experiment`)
+            ) -> dict:
+    "Trainable parameters and forward FLOPs of one clip of the model a run file describes (its clip spec, classes and model-shaping settings)."
+    s = r.get("settings") or {}
+    sizes = {k: tuple(v) if isinstance(v, list) else v for k, v in s.items()
+             if k in ("channels", "hidden_size", "dims", "degree", "learn_topology", "extras")}
+    clip = ClipSpec(r["layout"], r["spec"], r["frames"])
+    costs = [model_cost(build_model(r["model"], c, len(r["classes"]), recipe(r["model"], **sizes)), c.shape)
+             for c in ([replace(clip, channels=st) for st in s["streams"]] if s.get("streams") else [clip])]   # a late ensemble: its members
+    return {"params": sum(c["params"] for c in costs), "flops": sum(c["flops"] for c in costs)}
+
 # %% ../nbs/06a_experiments.ipynb #9f8d1fed
 def run_costs(runs:pd.DataFrame, # from `collect_runs`
               out_dir:str|Path, # the folder of those run files
@@ -682,10 +696,7 @@ def run_costs(runs:pd.DataFrame, # from `collect_runs`
     "Per dataset and model kind: trainable parameters, forward FLOPs of one clip, median training seconds (and device) without and with DP."
     out_dir, rows = Path(out_dir), []
     for (ds, kind), g in runs.groupby(["dataset", "model"], sort=False):
-        r = read_json(out_dir / g.file.iloc[0]); s = r.get("settings") or {}
-        sizes = {k: tuple(v) if isinstance(v, list) else v for k, v in s.items() if k in ("channels", "hidden_size", "dims", "degree")}
-        clip = ClipSpec(r["layout"], r["spec"], r["frames"])
-        cost = model_cost(build_model(kind, clip, len(r["classes"]), recipe(kind, **sizes)), clip.shape)
+        cost = run_cost(read_json(out_dir / g.file.iloc[0]))
         row = {"dataset": ds, "model": kind, "params": cost["params"], "mflops_per_clip": round(cost["flops"] / 1e6, 2)}
         for key, h in (("train_s_nodp", g[~np.isfinite(g.epsilon)]), ("train_s_dp", g[np.isfinite(g.epsilon)])):
             row[key] = round(float(h.train_seconds.median()), 1) if len(h) else np.nan
