@@ -35,13 +35,27 @@ and max), and (e) combinations; every block after (a) is pooled over the same 1-
 enter the PCA as they are or weighted to equal variance. The best row is measured again, with the reference, on fresh
 secret draws. Writes results/privacy/tune/private_heads/utd_features.{json,csv}; the recipe is not changed.
 
+Stage `backbone` (training subjects only, as `validation`): does a stronger PUBLIC backbone raise the private heads? ST-GCNs
+trained on public clips only: (a) today's stgcn_ft pretraining (5 epochs on MSR Action3D), and issue 15's end-to-end recipe
+(RECIPES["stgcn"]: warm-up, label smoothing, learnt topology) for (b) 30 and (c) 100 epochs on MSR Action3D, (d) 100 epochs
+on MSR Action3D and UTKinect-Action3D pooled; seed 0, cached under $PRISM_CACHE/bench_backbones. For each: its
+non-private linear-probe ceiling (ridge on the publicly standardised features), the DP-SGD linear head of stgcn_ft, the
+cosine class means of stgcn_ncm, DP least squares, and class sums of degree-2 kernel features of its public map (48 dims),
+alone and summed with the pyramid's kernel (96 dims; backbone weight 0.25-1); then the ensembles (b) + (c) and (b) + (c) + (d). Writes
+results/privacy/tune/private_heads/utd_backbone.{json,csv} with the choice: the class-sum row of the best mean private
+accuracy among those whose backbones train on the protocol's own public dataset.
+
+The chosen mix is the library's kind `hybrid_ncm` (`RECIPES["hybrid_ncm"]`, checked against the choice by the
+experiments notebook); `prism reproduce --full` makes its test runs on every dataset.
+
     PRISM_DATA=/path/to/data python bench/private_heads.py --stage validation
     PRISM_DATA=/path/to/data python bench/private_heads.py --stage test
     PRISM_DATA=/path/to/data python bench/private_heads.py --stage public_map
     PRISM_DATA=/path/to/data python bench/private_heads.py --stage features
+    PRISM_DATA=/path/to/data python bench/private_heads.py --stage backbone --draws 6 --threads 2
 """
 from __future__ import annotations
-import argparse, itertools, sys, warnings
+import argparse, itertools, os, re, sys, time, warnings
 from dataclasses import replace
 from pathlib import Path
 import numpy as np
@@ -401,9 +415,118 @@ def features_stage(a, command) -> None:
     atomic_write(out / "utd_features.csv", lambda tmp: table.to_csv(tmp, index=False))
     print(table.to_string(index=False)); print(verdict)
 
+# ---- stage `backbone`: stronger public backbones under the same heads ----------------------------
+BACKBONES = {   # name -> (public data, how it is trained, epochs); every one sees public clips only
+    "(a) stgcn_ft pretraining (today): 5 epochs, msr": ("msr", "stgcn_ft", None),
+    "(b) the stgcn recipe, 30 epochs, msr": ("msr", "stgcn", 30),
+    "(c) the stgcn recipe, 100 epochs, msr": ("msr", "stgcn", 100),
+    "(d) the stgcn recipe, 100 epochs, msr + utkinect": ("msr+utkinect", "stgcn", 100)}
+BACKBONE_DIMS = 48   # the public map of a backbone's 64 features (PCA, within-class whitening 0.1)
+PYRAMID_DIMS = 96    # the pyramid's public map when it joins a backbone (utd_features: 96 dims beat 64)
+
+def public_backbone(name:str, data, seed:int=0) -> tuple:
+    "(backbone, its public data) of `BACKBONES[name]`, trained on public clips with `seed` (cached under PRISM_CACHE)."
+    public, how, epochs = BACKBONES[name]
+    pub = data.public if public == "msr" else load_public(public, clip=data.clip)[0]
+    if how == "stgcn_ft": return pretrain_public(pub, data.clip, "stgcn_ft", RECIPES["stgcn_ft"], seed=seed), pub
+    f = Path(os.environ.get("PRISM_CACHE", REPO / ".cache/prism")) / "bench_backbones" / f"{re.sub(r'[^a-z0-9]+', '_', name.lower()).strip('_')}_s{seed}.pt"
+    if f.is_file():
+        bb = build_model("stgcn", data.clip, int(pub.y.max()) + 1, recipe("stgcn")); bb.load_state_dict(torch.load(f)); return bb.eval(), pub
+    bb = pretrain_public(pub, data.clip, "stgcn", recipe("stgcn", epochs), seed)   # the end-to-end recipe on public clips (hybrid_ncm's backbones)
+    f.parent.mkdir(parents=True, exist_ok=True); torch.save(bb.state_dict(), f)
+    return bb, pub
+
+def standardised(bb, pub, Xs:list) -> list:
+    "The backbone's pooled features of each input array, standardised by its PUBLIC clips' statistics (as `public_feature_stats`); the public ones last."
+    Fp = run_model(bb, pub.X, method="features")
+    sd = Fp.std(0)
+    mu, sd = Fp.mean(0), sd.clamp_min(1e-2 * float(sd.median()) + 1e-6)
+    return [(run_model(bb, X, method="features") - mu) / sd for X in Xs] + [(Fp - mu) / sd]
+
+def backbone_kernel(bb, pub, Xs:list, degree:int=2) -> list:
+    "Degree-`degree` kernel features (unit rows) of each input array through the backbone and its public map (`BACKBONE_DIMS`)."
+    *G, Gp = standardised(bb, pub, Xs)
+    emb = fit_embedding(Gp, pub.y, BACKBONE_DIMS, 0.1)
+    return [kernel_features(embed_features(g, emb), degree) for g in G]
+
+def pyramid_kernel(data, Xs:list) -> list:
+    "Degree-2 kernel features of the data-free pyramid through its public map (`PYRAMID_DIMS` dims), for each input array."
+    pyr = build_model("pyramid_ncm", data.clip, data.num_classes, recipe("pyramid_ncm", dims=PYRAMID_DIMS))
+    pyr.input_norm.load_state_dict(data.input_norm().state_dict()); pyr.fit_public(data.public.X, data.public.y, 0.1)
+    return [kernel_features(torch.cat([pyr.embed(torch.as_tensor(X[i:i + 256]))[0] for i in range(0, len(X), 256)]), 2) for X in Xs]
+
+def mix(parts:list, weights:list) -> torch.Tensor:
+    "Kernel features of a weighted sum of kernels: each unit-row block scaled by sqrt(weight), weights summing to 1 (rows stay of length 1)."
+    return torch.cat([w ** 0.5 * P for P, w in zip(parts, weights) if w > 0], 1)
+
+def backbone_stage(a, command) -> None:
+    "Each public backbone (seed 0, public clips only), its non-private linear-probe ceiling and its private heads on UTD-MHAD's validation folds."
+    data = load_protocol("utd")   # public: MSR Action3D; the backbones read raw clips through their own public input statistics
+    X, y, persons, K = data.X_train, data.y_train, data.persons_train, data.num_classes
+    [Pp] = pyramid_kernel(data, [X])
+    rows, kern = [], {}
+    def row(backbone, head, nfeat, acc_fn, **kw):
+        accs = {e: acc_fn(e) for e in EPS}
+        r = {"backbone": backbone, "head": head, "head_features": nfeat,
+             **{f"eps {e:g}": round(100 * float(np.mean(v)), 1) for e, v in accs.items()}, "no DP": round(100 * acc_fn(None)[0], 1),
+             **{f"sd {e:g}": round(100 * float(np.std(v, ddof=1)), 1) for e, v in accs.items()}, "draws": len(accs[EPS[0]]), **kw}
+        r["mean private"] = round(float(np.mean([r[f"eps {e:g}"] for e in EPS])), 2)
+        rows.append(r); print(r, flush=True)
+    for name in BACKBONES:
+        bb, pub = public_backbone(name, data, 0)
+        [G], [Pb] = standardised(bb, pub, [X])[:1], backbone_kernel(bb, pub, [X])
+        for lam in (1.0, 10.0, 100.0):
+            rows.append({"backbone": name, "head": f"linear probe: ridge, no DP (lambda {lam:g})", "head_features": G.shape[1],
+                         "no DP": round(100 * ridge_acc(G, y, K, persons, lam), 1)}); print(rows[-1], flush=True)
+        row(name, "DP-SGD linear head (stgcn_ft recipe)", G.shape[1], lambda e: dpsgd_acc(G, y, K, persons, e, a.sgd_draws))
+        U = G / G.norm(dim=1, keepdim=True).clamp_min(1e-12)
+        row(name, "class means, cosine (stgcn_ncm)", G.shape[1], lambda e: ncm_acc(U, y, K, persons, e, a.draws))
+        for lam in (3.0, 30.0):
+            row(name, f"DP least squares (lambda {lam:g}, F^T F share 0.3), unit rows", U.shape[1], lambda e: dpls_acc(U, y, K, persons, e, a.draws, lam, 0.3))
+        [P1] = backbone_kernel(bb, pub, [X], 1)
+        row(name, f"class sums, public map {BACKBONE_DIMS} dims, degree 1", P1.shape[1], lambda e: ncm_acc(P1, y, K, persons, e, a.draws))
+        kern[name] = Pb
+        if BACKBONES[name][1] == "stgcn_ft":   # the reference: the pyramid alone at the same map (no backbone)
+            row("none (the data-free pyramid alone)", f"class sums, degree 2, pyramid map {PYRAMID_DIMS} dims", Pp.shape[1],
+                lambda e: ncm_acc(Pp, y, K, persons, e, a.draws), members=[], backbone_weight=0.0)
+        for wb in (0.25, 0.5, 0.75, 1.0):
+            Pc = mix([Pp, Pb], [1 - wb, wb])
+            row(name, "class sums, degree 2" + (f", with the pyramid ({PYRAMID_DIMS} dims)" if wb < 1 else ""), Pc.shape[1],
+                lambda e: ncm_acc(Pc, y, K, persons, e, a.draws), members=[name], backbone_weight=wb)
+    # ensembles of the recipe-trained backbones: the sum of their kernels, alone and with the pyramid's
+    own = [k for k, v in BACKBONES.items() if v[1] == "stgcn" and v[0] == "msr"]          # trained on the protocol's own public data
+    for names in (own, [k for k, v in BACKBONES.items() if v[1] == "stgcn"]):
+        ens = "ensemble of " + " + ".join(k.split(")")[0] + ")" for k in names)
+        for wb in (0.5, 0.75, 1.0):
+            Pc = mix([Pp] + [kern[k] for k in names], [1 - wb] + [wb / len(names)] * len(names))
+            row(ens, "class sums, degree 2" + (f", with the pyramid ({PYRAMID_DIMS} dims)" if wb < 1 else ""), Pc.shape[1],
+                lambda e: ncm_acc(Pc, y, K, persons, e, a.draws), members=names, backbone_weight=wb)
+    table = pd.DataFrame(rows)
+    ok = table[table["backbone_weight"].notna() & table["members"].map(lambda m: isinstance(m, list) and all(BACKBONES[k][0] == "msr" for k in m))]
+    best = ok.loc[ok["mean private"].idxmax()]
+    choice = {"members": list(best.members), "backbone_weight": float(best.backbone_weight), "pyramid_dims": PYRAMID_DIMS,
+              "backbone_dims": BACKBONE_DIMS, "degree": 2, "head": "class sums (one Gaussian release)",
+              "mean_private_validation_accuracy": float(best["mean private"]), "no_dp_validation_accuracy": float(best["no DP"]),
+              "rule": (f"among the class-sum rows (one release: the pyramid, a backbone or an ensemble, alone or mixed) whose backbones "
+                       f"train on the protocol's own public dataset (a recipe every protocol can apply unchanged: (d)'s second public "
+                       f"dataset is measured for information only), the best mean validation accuracy over epsilon {', '.join(f'{e:g}' for e in EPS)}")}
+    out = REPO / "results/privacy/tune/private_heads"
+    write_json_atomic(out / "utd_backbone.json", {**stamp(command), "dataset": "utd",
+        "protocol": "leave-one-training-subject-out over UTD-MHAD's training subjects 1, 3, 5, 7 (test subjects unused); pooled accuracy %",
+        "question": "does a stronger public backbone (issue 15's end-to-end recipe, longer training, more public clips) raise the private heads?",
+        "backbones": {k: {"public": v[0], "training": "RECIPES['stgcn_ft'] pretraining" if v[1] == "stgcn_ft" else f"RECIPES['stgcn'], {v[2]} epochs",
+                          "seed": 0} for k, v in BACKBONES.items()},
+        "delta": 1e-5, "unit": "one training clip (add/remove)", "draws_per_fold": a.draws, "sgd_draws_per_fold": a.sgd_draws, "rows": rows,
+        "choice": choice,
+        "note": ("the backbones see public clips only; the feature standardisation and the public maps are fitted on their public clips; "
+                 "backbone_weight: the backbones' share of the summed kernel (0: the pyramid alone, 1: no pyramid); each private number is "
+                 "the mean over secret noise draws, new in every run (sd: between draws); the library's recipes are not changed")})
+    atomic_write(out / "utd_backbone.csv", lambda tmp: table.to_csv(tmp, index=False))
+    print(table.to_string(index=False)); print("choice:", choice)
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--stage", choices=["validation", "test", "public_map", "features"], required=True)
+    p.add_argument("--stage", choices=["validation", "test", "public_map", "features", "backbone"], required=True)
     p.add_argument("--draws", type=int, default=10, help="secret noise draws per fold for the one-release heads")
     p.add_argument("--sgd-draws", type=int, default=2, help="runs per fold for the DP-SGD head")
     p.add_argument("--threads", type=int, default=1)
@@ -411,7 +534,7 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     command = " ".join(["python", "bench/private_heads.py"] + (sys.argv[1:] if argv is None else list(argv)))
-    {"validation": validation, "test": test, "public_map": public_map, "features": features_stage}[a.stage](a, command)
+    {"validation": validation, "test": test, "public_map": public_map, "features": features_stage, "backbone": backbone_stage}[a.stage](a, command)
     return 0
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ PROTOCOLS = ("utd", "msr", "jhmdb")   # the library's datasets with a standard p
 PUBLIC_ONLY = ("utkinect",)   # library datasets used only as public data (no protocol, never in the sweep)
 
 # %% ../nbs/00a_catalog.ipynb #61a8876b
-MODEL_KINDS = ("stgcn", "stgcn_ft", "stgcn_ncm", "lstm", "lstm_ft", "pyramid_ncm")   # how a model is trained (`prism.experiments.RECIPES`)
+MODEL_KINDS = ("stgcn", "stgcn_ft", "stgcn_ncm", "lstm", "lstm_ft", "pyramid_ncm", "hybrid_ncm")   # how a model is trained (`prism.experiments.RECIPES`)
 
 # %% ../nbs/00a_catalog.ipynb #2f1ae9ce
 CONFIGS = ("cpu", "gpu")   # training configurations (`prism.experiments.recipe`): the CPU default, or the full one for a GPU

@@ -17,7 +17,7 @@ from .pose import VIDEO_EXTS, extract_pose, load_pose, pose_joints
 from .data import SkeletonRecord, UTD_ACTIONS, msr_action_names
 from .jhmdb import JHMDB_CLASSES
 from .clip import ClipSpec, clip_tensor
-from .models import STGCN_PRISM, LSTMBaseline, PyramidNCM, StreamEnsemble, count_parameters, run_model
+from .models import STGCN_PRISM, LSTMBaseline, PyramidNCM, HybridNCM, StreamEnsemble, count_parameters, run_model
 
 # %% auto #0
 __all__ = ['ROLES', 'KNOWN_CLASSES', 'model_config', 'model_from_config', 'checkpoint_paths', 'check_publishable',
@@ -26,7 +26,7 @@ __all__ = ['ROLES', 'KNOWN_CLASSES', 'model_config', 'model_from_config', 'check
 
 # %% ../nbs/04a_checkpoint.ipynb #00d8b5ec
 def model_config(model:nn.Module) -> dict:
-    "Class name and constructor arguments that rebuild `model` (STGCN_PRISM, LSTMBaseline, PyramidNCM or a StreamEnsemble of them)."
+    "Class name and constructor arguments that rebuild `model` (STGCN_PRISM, LSTMBaseline, PyramidNCM, HybridNCM or a StreamEnsemble)."
     if isinstance(model, STGCN_PRISM):
         b = model.blocks
         return {"class": "STGCN_PRISM", "num_joints": model.num_joints, "in_channels": model.in_channels,
@@ -43,9 +43,12 @@ def model_config(model:nn.Module) -> dict:
                                               "pos_channels": None if model.pos_channels is None else list(model.pos_channels)}
         return {"class": "PyramidNCM", "num_joints": model.num_joints, "in_channels": model.in_channels, "num_classes": model.num_classes,
                 "channels": list(model.channels), "levels": list(model.levels), "dims": model.dims, "degree": model.degree, **extras}
+    if isinstance(model, HybridNCM):
+        return {"class": "HybridNCM", "pyramid": model_config(model.pyramid), "backbones": [model_config(b) for b in model.backbones],
+                "backbone_weight": model.backbone_weight, "backbone_dims": model.backbone_dims}
     if isinstance(model, StreamEnsemble):
         return {"class": "StreamEnsemble", "channels": model.channels, "members": [model_config(m) for m in model.members]}
-    raise TypeError(f"no checkpoint config for {type(model).__name__} (known: STGCN_PRISM, LSTMBaseline, PyramidNCM, StreamEnsemble)")
+    raise TypeError(f"no checkpoint config for {type(model).__name__} (known: STGCN_PRISM, LSTMBaseline, PyramidNCM, HybridNCM, StreamEnsemble)")
 
 def model_from_config(config:dict) -> nn.Module:
     "A fresh model built from `model_config` output."
@@ -56,8 +59,10 @@ def model_from_config(config:dict) -> nn.Module:
         return STGCN_PRISM(**cfg)
     if cls == "LSTMBaseline": return LSTMBaseline(**cfg)
     if cls == "PyramidNCM": return PyramidNCM(**cfg)
+    if cls == "HybridNCM":
+        return HybridNCM(model_from_config(cfg["pyramid"]), [model_from_config(b) for b in cfg["backbones"]], cfg["backbone_weight"], cfg["backbone_dims"])
     if cls == "StreamEnsemble": return StreamEnsemble([model_from_config(m) for m in cfg["members"]], cfg["channels"])
-    raise ValueError(f"unknown model class {cls!r} in the checkpoint card (known: STGCN_PRISM, LSTMBaseline, PyramidNCM, StreamEnsemble)")
+    raise ValueError(f"unknown model class {cls!r} in the checkpoint card (known: STGCN_PRISM, LSTMBaseline, PyramidNCM, HybridNCM, StreamEnsemble)")
 
 def checkpoint_paths(path:str|Path) -> dict:
     "The weights, card and markdown paths of a checkpoint stem (a trailing .safetensors/.json/.md is ignored)."

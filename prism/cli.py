@@ -94,7 +94,8 @@ def make_parser() -> argparse.ArgumentParser:
     t.add_argument("--root", metavar="DIR", help="data root of the library datasets (default: $PRISM_DATA)")
     t.add_argument("--model", choices=MODEL_KINDS, default="stgcn",
                    help="stgcn, lstm: end to end (lstm: the DPLSTM baseline); stgcn_ft, lstm_ft: public pretraining, private last layer; "
-                        "stgcn_ncm: private class means; pyramid_ncm: data-free features, private class sums (default: %(default)s)")
+                        "stgcn_ncm: private class means; pyramid_ncm: data-free features, private class sums; hybrid_ncm: data-free and "
+                        "public ST-GCN features, private class sums (default: %(default)s)")
     t.add_argument("--epsilon", type=_epsilon, default=None, help="target epsilon (> 0) for DP-SGD; 'none' or omitted: non-private")
     t.add_argument("--delta", type=_delta, default=1e-5, help="target delta, between 0 and 1 (default: %(default)s)")
     t.add_argument("--clip", type=float, default=1.0, help="per-sample gradient clipping norm (default: %(default)s)")

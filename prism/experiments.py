@@ -22,7 +22,7 @@ from .data import load_utd_mhad, load_msr_action3d, load_utkinect, utd_cross_sub
 from .jhmdb import load_jhmdb, JHMDBClip, make_jhmdb_split
 from .clip import ClipSpec, DEFAULT_CLIP, Augment, clip_arrays, make_loader
 from .kinematics import CHANNEL_WIDTHS, channel_slices
-from .models import InputNorm, STGCN_PRISM, LSTMBaseline, PyramidNCM, StreamEnsemble, run_model, predict, model_cost
+from .models import InputNorm, STGCN_PRISM, LSTMBaseline, PyramidNCM, HybridNCM, StreamEnsemble, run_model, predict, model_cost
 from .userdata import SPLIT_RULES, parse_split, split_records
 from .checkpoint import (save_checkpoint, load_checkpoint, update_card, checkpoint_paths, card_contract, model_config,
                               model_from_config)
@@ -297,6 +297,9 @@ class TrainSettings:
     shrink:float=0.1 # pyramid_ncm: weight of the identity in the public within-class covariance it whitens with (1: no whitening)
     extras:tuple=() # pyramid_ncm: data-free blocks added to its pyramid (`prism.models.PyramidNCM.EXTRAS`: "distances", "kernels")
     streams:tuple=() # end-to-end kinds without DP: a late ensemble of one network per stream (`STREAMS`), () for one network
+    backbone_epochs:tuple=() # hybrid_ncm: one ST-GCN per entry, trained on the public clips with `RECIPES["stgcn"]` for that many epochs
+    backbone_weight:float=0.75 # hybrid_ncm: the backbones' share of the summed kernel (the pyramid has the rest)
+    backbone_dims:int=48 # hybrid_ncm: dimensions of each backbone's public map
 
     def __post_init__(self):
         for k in ("lr", "epochs", "batch_size", "lr_dp", "epochs_dp", "batch_size_dp", "max_grad_norm", "pretrain_lr", "pretrain_epochs", "views", "degree"):
@@ -306,7 +309,11 @@ class TrainSettings:
         if not 0 <= self.warmup_epochs < min(self.epochs, self.epochs_dp):
             raise ValueError(f"warmup_epochs must be >= 0 and under epochs={self.epochs} and epochs_dp={self.epochs_dp}, got {self.warmup_epochs!r}")
         object.__setattr__(self, "channels", tuple(self.channels)); object.__setattr__(self, "extras", tuple(self.extras))
-        object.__setattr__(self, "streams", tuple(self.streams))
+        object.__setattr__(self, "streams", tuple(self.streams)); object.__setattr__(self, "backbone_epochs", tuple(self.backbone_epochs))
+        if not all(isinstance(e, int) and e > 0 for e in self.backbone_epochs):
+            raise ValueError(f"backbone_epochs must be positive integers (epochs of each public backbone), got {self.backbone_epochs}")
+        if not 0 < self.backbone_weight <= 1: raise ValueError(f"backbone_weight must be in (0, 1], got {self.backbone_weight!r}")
+        if self.backbone_dims < 1: raise ValueError(f"backbone_dims must be >= 1, got {self.backbone_dims!r}")
         if len(set(self.streams)) != len(self.streams) or not all(isinstance(s, str) and s for s in self.streams):
             raise ValueError(f"streams must be distinct channel specs such as 'pos+vel+bone', 'vel', got {self.streams}")
         unknown = sorted({g for s in self.streams for g in s.split("+")} - set(CHANNEL_WIDTHS))
@@ -319,6 +326,7 @@ class TrainSettings:
     def settings(self) -> dict:
         "The settings as data (what run files record)."
         d = dataclasses.asdict(self); d["channels"], d["extras"], d["streams"] = list(self.channels), list(self.extras), list(self.streams)
+        d["backbone_epochs"] = list(self.backbone_epochs)
         d["augment"] = None if self.augment is None else self.augment.settings()
         return d
 
@@ -345,7 +353,11 @@ RECIPES:Mapping[str, TrainSettings] = MappingProxyType({
     # no network: data-free kinematic pyramid features, mapped with public statistics (projection, within-class whitening),
     # degree-`degree` kernel features, class sums released once (Gaussian mechanism); dims, degree and shrink chosen on
     # UTD-MHAD's training subjects by bench/private_heads.py (results/privacy/tune/private_heads/utd_validation.json)
-    "pyramid_ncm": TrainSettings(dims=64, degree=2, shrink=0.1)})
+    "pyramid_ncm": TrainSettings(dims=64, degree=2, shrink=0.1),
+    # the pyramid (96 dims) with an ST-GCN trained on the public clips only (the end-to-end recipe, 100 epochs), their kernels
+    # summed with equal weights, class sums released once; chosen on UTD-MHAD's training subjects by bench/private_heads.py
+    # --stage backbone (results/privacy/tune/private_heads/utd_backbone.json)
+    "hybrid_ncm": TrainSettings(dims=96, degree=2, shrink=0.1, backbone_epochs=(100,), backbone_weight=0.5, backbone_dims=48)})
 
 # %% ../nbs/06a_experiments.ipynb #e19526aa
 # the full configuration for a GPU: one code path with the CPU default (the same `run_experiment`, other settings),
@@ -381,23 +393,30 @@ def recipe(kind:str, # one of MODEL_KINDS
 STREAMS = ("pos+vel+bone", "pos", "vel", "bone")
 
 # %% ../nbs/06a_experiments.ipynb #d15da052
+def _backbone_settings(epochs:int) -> TrainSettings:
+    "How each of hybrid_ncm's backbones is trained on public clips: the end-to-end ST-GCN recipe for `epochs` epochs."
+    return recipe("stgcn", epochs)
+
 def build_model(kind:str, # one of MODEL_KINDS
                 clip:ClipSpec, # input contract (joints, channels, layout)
                 num_classes:int, # output classes
                 settings:TrainSettings|None=None, # sizes (None: `RECIPES[kind]`)
                ) -> nn.Module:
-    "A fresh `STGCN_PRISM`, `LSTMBaseline` or `PyramidNCM` for `kind`, sized by its settings."
+    "A fresh `STGCN_PRISM`, `LSTMBaseline`, `PyramidNCM` or `HybridNCM` (its backbones untrained) for `kind`, sized by its settings."
     s = settings or recipe(kind)
     if kind in ("stgcn", "stgcn_ft", "stgcn_ncm"):
         return STGCN_PRISM(num_joints=clip.num_joints, in_channels=clip.in_channels, num_classes=num_classes, layout=clip.layout,
                            channels=s.channels, dropout=s.dropout, learn_topology=s.learn_topology)
     if kind in ("lstm", "lstm_ft"):
         return LSTMBaseline(num_joints=clip.num_joints, in_channels=clip.in_channels, num_classes=num_classes, hidden_size=s.hidden_size)
-    if kind == "pyramid_ncm":   # pools the clip's positions and velocities (all channels when it has neither)
+    if kind in ("pyramid_ncm", "hybrid_ncm"):   # pools the clip's positions and velocities (all channels when it has neither)
         sl = channel_slices(clip.channels)
         pooled = [c for n in ("pos", "vel") if n in sl for c in range(sl[n].start, sl[n].stop)] or None
-        return PyramidNCM(num_joints=clip.num_joints, in_channels=clip.in_channels, num_classes=num_classes, channels=pooled,
-                          dims=s.dims, degree=s.degree, extras=s.extras, pos_channels=range(sl["pos"].start, sl["pos"].stop) if "pos" in sl else None)
+        pyr = PyramidNCM(num_joints=clip.num_joints, in_channels=clip.in_channels, num_classes=num_classes, channels=pooled,
+                         dims=s.dims, degree=s.degree, extras=s.extras, pos_channels=range(sl["pos"].start, sl["pos"].stop) if "pos" in sl else None)
+        if kind == "pyramid_ncm": return pyr
+        if not s.backbone_epochs: raise ValueError("hybrid_ncm needs backbone_epochs (one public ST-GCN per entry)")
+        return HybridNCM(pyr, [build_model("stgcn", clip, num_classes, _backbone_settings(e)) for e in s.backbone_epochs], s.backbone_weight, s.backbone_dims)
     raise ValueError(f"unknown model kind {kind!r}; known: {MODEL_KINDS}")
 
 # %% ../nbs/06a_experiments.ipynb #ca037623
@@ -438,21 +457,26 @@ def public_feature_stats(model:nn.Module, # a backbone with `features(x)`
 # %% ../nbs/06a_experiments.ipynb #41efa9e7
 def pretrain_public(public:PublicData, # the dataset treated as public (all its clips are used)
                     clip:ClipSpec, # the input contract (layout of the model)
-                    kind:str="stgcn_ft", # "stgcn_ft" (ST-GCN backbone) or "lstm_ft" (LSTM backbone)
+                    kind:str="stgcn_ft", # "stgcn_ft" (ST-GCN backbone), "lstm_ft" (LSTM backbone), or "stgcn" (the end-to-end recipe: hybrid_ncm's backbones)
                     settings:TrainSettings|None=None, # sizes and pretraining settings (None: `RECIPES[kind]`)
                     seed:int=0, # seed of the pretraining
                     device:str="cpu", # torch device of the training
                    ) -> nn.Module:
     "A non-private ST-GCN or LSTM trained on ALL clips of the public dataset, with `public_feature_stats` attached."
     if public is None: raise ValueError("no public dataset: load the protocol with norm_from='public' (or give a PublicData)")
-    if kind not in ("stgcn_ft", "lstm_ft"): raise ValueError(f"kind must be 'stgcn_ft' or 'lstm_ft', got {kind!r}")
+    if kind not in ("stgcn_ft", "lstm_ft", "stgcn"): raise ValueError(f"kind must be 'stgcn_ft', 'lstm_ft' or 'stgcn', got {kind!r}")
     s = settings or recipe(kind)
     torch.manual_seed(seed)
     m = build_model(kind, clip, int(public.y.max()) + 1, s)
     m.input_norm.fit(public.X)   # public statistics
-    tr = PrivacyPreservingTrainer(m, None, lr=s.pretrain_lr, weight_decay=5e-4, augment=Augment(), seed=seed, lr_schedule="cosine",
-                                  track_epsilon=False, device=device)
-    tr.train(make_loader(public.X, public.y, 32, shuffle=True, seed=seed), None, num_epochs=s.pretrain_epochs)
+    if kind == "stgcn":   # the end-to-end recipe (warm-up, label smoothing, its augmentation), its epochs and batch
+        tr = PrivacyPreservingTrainer(m, None, lr=s.lr, seed=seed, lr_schedule="cosine", warmup_epochs=s.warmup_epochs, label_smoothing=s.label_smoothing,
+                                      track_epsilon=False, augment=s.augment, weight_decay=s.weight_decay, device=device)
+        tr.train(make_loader(public.X, public.y, s.batch_size, shuffle=True, seed=seed), None, num_epochs=s.epochs)
+    else:
+        tr = PrivacyPreservingTrainer(m, None, lr=s.pretrain_lr, weight_decay=5e-4, augment=Augment(), seed=seed, lr_schedule="cosine",
+                                      track_epsilon=False, device=device)
+        tr.train(make_loader(public.X, public.y, 32, shuffle=True, seed=seed), None, num_epochs=s.pretrain_epochs)
     m = m.cpu().eval()
     m.public_feature_stats = public_feature_stats(m, public.X)   # computed once per backbone, used by every private head on it
     return m
@@ -522,7 +546,7 @@ def fit_private_ncm(model:nn.Module, # backbone from public pretraining (only it
                                                           "dims": dims, "seed": seed, "num_train": int(len(y))}}
 
 # %% ../nbs/06a_experiments.ipynb #3a230429
-def fit_private_pyramid(model:PyramidNCM, # from `build_model("pyramid_ncm", ...)`, its `input_norm` set (public statistics)
+def fit_private_pyramid(model:PyramidNCM|HybridNCM, # from `build_model("pyramid_ncm", ...)` (or a `HybridNCM`), its `input_norm` set (public statistics)
                         X:np.ndarray, # (N, C, T, V) private training inputs
                         y:np.ndarray, # (N,) their labels
                         public:PublicData, # the public clips and labels its map is fitted on
@@ -531,18 +555,23 @@ def fit_private_pyramid(model:PyramidNCM, # from `build_model("pyramid_ncm", ...
                         seed:int=0, # used only when `config.reproducible` (else the noise is secret)
                         shrink:float=0.1, # whitening shrinkage of the public map (`prism.models.fit_embedding`)
                        ) -> dict:
-    "Fit the model's map on PUBLIC clips, then make its head the private clips' per-class sums of kernel features, released once with Gaussian noise."
+    "Fit the model's maps on PUBLIC clips, then make its head the private clips' per-class sums of kernel features, released once with Gaussian noise."
     if public is None: raise ValueError("no public dataset: pyramid_ncm fits its map on public clips (load the protocol with norm_from='public')")
     model.fit_public(public.X, public.y, shrink).eval()
     phi = run_model(model, X, method="features")   # rows of length 1: L2 sensitivity 1 per clip
     rel = private_class_sums(phi, y, model.num_classes, config, seed, persons)
     with torch.no_grad(): model.head.weight.copy_(rel["sums"]); model.head.bias.zero_()
+    hy = isinstance(model, HybridNCM)
+    pyr = model.pyramid if hy else model
     if rel["ledger"] is not None:
-        blocks = "".join(f", {'joint distances over the pyramid' if e == 'distances' else 'random kernels (seed ' + str(model.kernel_seed) + ')'}" for e in model.extras)
-        rel["ledger"]["mechanism"] += (f"; the features: kinematic pyramid of the clip{blocks}, public projection to {model.dims} dimensions and "
-                                       f"within-class whitening (fitted on {public.name}), degree-{model.degree} kernel features")
-    return {"ledger": rel["ledger"], "history": [], "hparams": {"head": f"class sums of degree-{model.degree} kernel features (dot product)",
-            "noise_multiplier": rel["noise_multiplier"], "dims": model.dims, "degree": model.degree, "shrink": shrink, "extras": list(model.extras),
+        blocks = "".join(f", {'joint distances over the pyramid' if e == 'distances' else 'random kernels (seed ' + str(pyr.kernel_seed) + ')'}" for e in pyr.extras)
+        rel["ledger"]["mechanism"] += (f"; the features: kinematic pyramid of the clip{blocks}, public projection to {pyr.dims} dimensions and "
+                                       f"within-class whitening (fitted on {public.name}), degree-{pyr.degree} kernel features")
+        if hy: rel["ledger"]["mechanism"] += (f", summed with those of {len(model.backbones)} ST-GCN(s) trained on {public.name} only (each through "
+                                              f"its public map to {model.backbone_dims} dimensions; the backbones' weight {model.backbone_weight:g})")
+    extra = {"backbones": len(model.backbones), "backbone_weight": model.backbone_weight, "backbone_dims": model.backbone_dims} if hy else {}
+    return {"ledger": rel["ledger"], "history": [], "hparams": {"head": f"class sums of degree-{pyr.degree} kernel features (dot product)",
+            "noise_multiplier": rel["noise_multiplier"], "dims": pyr.dims, "degree": pyr.degree, "shrink": shrink, "extras": list(pyr.extras), **extra,
             "features": model.feature_dim, "public": public.name, "seed": seed, "num_train": int(len(y))}}
 
 # %% ../nbs/06a_experiments.ipynb #aa16cc51
@@ -560,6 +589,22 @@ def _backbone(protocol:Protocol, kind:str, s:TrainSettings, seed:int, device:str
         m.public_feature_stats = public_feature_stats(m, protocol.public.X)
     if backbones is not None: backbones[key] = m
     return m
+
+def _hybrid_backbones(protocol:Protocol, s:TrainSettings, seed:int, device:str, backbones:dict|None) -> list:
+    "hybrid_ncm's ST-GCNs, one per `s.backbone_epochs` entry, trained on the protocol's public clips (each once per public dataset, seed and epochs when the caller keeps `backbones`)."
+    pub = protocol.public
+    if pub is None: raise ValueError("no public dataset: hybrid_ncm trains its backbones on public clips (load the protocol with norm_from='public')")
+    if pub.checkpoint is not None:
+        raise ValueError(f"hybrid_ncm trains its own backbones on the public clips; the public checkpoint {Path(pub.checkpoint).name} is not used by it: "
+                         "give a library dataset (or several joined by '+') as the public data")
+    out = []
+    for e in s.backbone_epochs:
+        key = (pub.name, id(pub), "stgcn", seed, e, json.dumps(_backbone_settings(e).settings()), protocol.clip)
+        m = backbones.get(key) if backbones is not None else None
+        if m is None: m = pretrain_public(pub, protocol.clip, "stgcn", _backbone_settings(e), seed, device)
+        if backbones is not None: backbones[key] = m
+        out.append(m)
+    return out
 
 def run_experiment(protocol:Protocol, # what to train and test on (`load_protocol`)
                    kind:str="stgcn", # one of MODEL_KINDS
@@ -589,9 +634,9 @@ def run_experiment(protocol:Protocol, # what to train and test on (`load_protoco
     lr, epochs, bs = s.optimisation(private)
     Xtr, ytr, persons = protocol.X_train, protocol.y_train, protocol.persons_train
     torch.manual_seed(seed)
-    model = build_model(kind, protocol.clip, protocol.num_classes, s)
+    model = None if s.streams else build_model(kind, protocol.clip, protocol.num_classes, s)   # a late ensemble builds its members below
     norm = protocol.input_norm()
-    if norm is not None: model.input_norm.load_state_dict(norm.state_dict())
+    if norm is not None and model is not None: model.input_norm.load_state_dict(norm.state_dict())
     cfg = (create_privacy_config(float(epsilon), delta, max_grad_norm=s.max_grad_norm, unit=unit, reproducible=reproducible,
                                  num_samples=len(np.unique(persons)) if unit == "person" else len(ytr)) if private else None)
     ft = kind in PUBLIC_BACKBONE
@@ -600,6 +645,8 @@ def run_experiment(protocol:Protocol, # what to train and test on (`load_protoco
         if protocol.public.checkpoint is not None:   # the checkpoint's own architecture, with a fresh head for these classes
             torch.manual_seed(seed); model = model_from_config({**model_config(backbone), "num_classes": protocol.num_classes})
         model.load_state_dict({n: v for n, v in backbone.state_dict().items() if not n.startswith("head.")}, strict=False)
+    if kind == "hybrid_ncm":   # the pyramid (its public input statistics set above) with backbones trained on the public clips
+        model = HybridNCM(model.pyramid, _hybrid_backbones(protocol, s, seed, device, backbones), s.backbone_weight, s.backbone_dims)
     t0 = time.perf_counter()
     if s.streams:   # a late ensemble: one network per stream, each trained by this function on its channels alone
         subs = [run_experiment(protocol_channels(protocol, st), kind, None, seed, replace(s, streams=()), delta=delta, device=device,
@@ -610,7 +657,7 @@ def run_experiment(protocol:Protocol, # what to train and test on (`load_protoco
     else:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*(Optimal order|Full backward hook).*")   # the ledger says which randomness was used
-            if kind == "pyramid_ncm":
+            if kind in ("pyramid_ncm", "hybrid_ncm"):
                 res = fit_private_pyramid(model, Xtr, ytr, protocol.public, cfg, persons, seed, s.shrink)
             elif kind == "stgcn_ncm":
                 res = fit_private_ncm(model, Xtr, ytr, backbone.public_feature_stats, cfg, persons, seed, s.dims,
@@ -623,7 +670,7 @@ def run_experiment(protocol:Protocol, # what to train and test on (`load_protoco
                                               weight_decay=0.0 if private else s.weight_decay, device=device,
                                               clips_per_person=_clips_per_person(persons))
                 res = tr.train(unit_loader(Xtr, ytr, persons, bs, cfg, seed), None, num_epochs=epochs)
-        final = (model if ft or kind == "pyramid_ncm" else tr.eval_model).cpu()
+        final = (model if ft or kind in ("pyramid_ncm", "hybrid_ncm") else tr.eval_model).cpu()
     seconds = time.perf_counter() - t0
     y_pred = predict(final, protocol.X_test)
     k = protocol.num_classes
@@ -631,7 +678,7 @@ def run_experiment(protocol:Protocol, # what to train and test on (`load_protoco
            "epsilon": float(epsilon) if private else None, "delta": delta if private else None,
            "private": bool(private and not reproducible), "privacy_unit": unit if private else None,
            "layout": protocol.clip.layout, "spec": protocol.clip.channels, "frames": protocol.clip.frames,
-           "input_norm_from": protocol.norm_from, "pretrained_on": protocol.public.name if ft or kind == "pyramid_ncm" else None,
+           "input_norm_from": protocol.norm_from, "pretrained_on": protocol.public.name if ft or kind in ("pyramid_ncm", "hybrid_ncm") else None,
            **({"public_backbone": Path(protocol.public.checkpoint).name} if ft and protocol.public.checkpoint else {}), "device": str(device),
            **classification_metrics(protocol.y_test, y_pred, k), "num_train": int(len(ytr)), "num_test": int(len(protocol.y_test)),
            "train_seconds": seconds, "ledger": res["ledger"], "settings": s.settings(), "hparams": res["hparams"],
@@ -648,7 +695,7 @@ def run_experiment(protocol:Protocol, # what to train and test on (`load_protoco
 # %% ../nbs/06a_experiments.ipynb #4d5d2fcf
 def deployable(kind:str, epsilon) -> bool:
     "Whether a run's model is kept as a checkpoint: public-pretrained and data-free models at any epsilon and every non-private model (end-to-end DP models stay near chance)."
-    return kind in PUBLIC_BACKBONE or kind == "pyramid_ncm" or is_nonprivate(epsilon)
+    return kind in PUBLIC_BACKBONE or kind in ("pyramid_ncm", "hybrid_ncm") or is_nonprivate(epsilon)
 
 # %% ../nbs/06a_experiments.ipynb #7a1fd4cc
 def _device_label(r:dict) -> str:
@@ -683,7 +730,7 @@ def run_cost(r:dict, # a run file's record (`run_experiment`)
     "Trainable parameters and forward FLOPs of one clip of the model a run file describes (its clip spec, classes and model-shaping settings)."
     s = r.get("settings") or {}
     sizes = {k: tuple(v) if isinstance(v, list) else v for k, v in s.items()
-             if k in ("channels", "hidden_size", "dims", "degree", "learn_topology", "extras")}
+             if k in ("channels", "hidden_size", "dims", "degree", "learn_topology", "extras", "backbone_epochs", "backbone_weight", "backbone_dims")}
     clip = ClipSpec(r["layout"], r["spec"], r["frames"])
     costs = [model_cost(build_model(r["model"], c, len(r["classes"]), recipe(r["model"], **sizes)), c.shape)
              for c in ([replace(clip, channels=st) for st in s["streams"]] if s.get("streams") else [clip])]   # a late ensemble: its members
@@ -757,7 +804,7 @@ def privacy_utility_sweep(protocol:Protocol|str="utd", # a `Protocol`, or a libr
 # %% ../nbs/06a_experiments.ipynb #ef1eb9b1
 # the recipe kinds a private model is chosen from, and the validation (leave-one-training-subject-out) folders that compare them
 PRIVATE_RECIPES = MappingProxyType({"stgcn_ft": "cv_stgcn_ft_default", "stgcn_ncm": "cv_stgcn_ncm", "lstm_ft": "cv_lstm_ft_default",
-                                    "pyramid_ncm": "cv_pyramid_ncm"})
+                                    "pyramid_ncm": "cv_pyramid_ncm", "hybrid_ncm": "cv_hybrid_ncm"})
 # where this repository publishes tuning runs (validation scores on training subjects, not differentially private)
 TUNE_DIRS = ("benchmarks/tune", "privacy/tune")
 # where it publishes models and their predictions (their folders searched to the bottom): benchmark runs, the person-level
@@ -848,7 +895,8 @@ def _timed(timings:dict, name:str, fn:Callable, *a, **kw):
     return out
 
 LABELS = MappingProxyType({"stgcn": "ST-GCN", "stgcn_ft": "ST-GCN public+private head", "stgcn_ncm": "ST-GCN public+private class means",
-                           "lstm": "LSTM", "lstm_ft": "LSTM public+private head", "pyramid_ncm": "Kinematic pyramid+private class sums"})
+                           "lstm": "LSTM", "lstm_ft": "LSTM public+private head", "pyramid_ncm": "Kinematic pyramid+private class sums",
+                           "hybrid_ncm": "Pyramid+public ST-GCNs+private class sums"})
 
 def reproduce(out:str|Path, # the output folder (a user's run: its own folder; the committed tables: "results")
               quick:bool=True, # the <= 15 min default; False: the full grid (hours)

@@ -18,7 +18,8 @@ from .skeleton import get_adjacency, get_layout
 # %% auto #0
 __all__ = ['DEFAULT_LAYOUTS', 'resolve_layout', 'LearnedTopology', 'GraphConv', 'STGCNBlock', 'InputNorm', 'STGCN_PRISM',
            'model_cost', 'count_parameters', 'LSTMBaseline', 'run_model', 'predict', 'StreamEnsemble', 'fit_embedding',
-           'embed_features', 'monomials', 'pyramid_pool', 'joint_distances', 'RandomKernels', 'PyramidNCM']
+           'embed_features', 'monomials', 'pyramid_pool', 'joint_distances', 'RandomKernels', 'PyramidNCM', 'PublicMap',
+           'HybridNCM']
 
 # %% ../nbs/04_models.ipynb #8027b61d
 DEFAULT_LAYOUTS = {33: "mediapipe33", 20: "kinect20_utd", 15: "prism15"}
@@ -526,3 +527,82 @@ class PyramidNCM(nn.Module):
         for k, b in dict(mean="feature_mean", scale="feature_scale", proj="proj", center="center", whiten="whiten").items():
             getattr(self, b).copy_(emb[k])
         return self
+
+# %% ../nbs/04_models.ipynb #c5d1a002
+class PublicMap(nn.Module):
+    "The map of `fit_embedding` as buffers that travel with the weights: standardise, project, centre, whiten, unit rows."
+    def __init__(self, in_dim:int, # length of the feature vectors it maps
+                 dims:int, # dimensions kept
+                ):
+        super().__init__()
+        self.in_dim, self.dims = int(in_dim), int(dims)
+        for k, v in dict(mean=torch.zeros(self.in_dim), scale=torch.ones(self.in_dim), proj=torch.zeros(self.in_dim, self.dims),
+                         center=torch.zeros(self.dims), whiten=torch.eye(self.dims)).items():
+            self.register_buffer(k, v)
+
+    @torch.no_grad()
+    def fit(self, F, # (N, in_dim) features of PUBLIC clips
+            y, # (N,) their labels
+            shrink:float=0.1, # see `fit_embedding`
+           ) -> "PublicMap":
+        "Fit the map on public features (`fit_embedding`); returns it."
+        for k, v in fit_embedding(F, y, self.dims, shrink).items(): getattr(self, k).copy_(v)
+        return self
+
+    def forward(self, F:torch.Tensor) -> torch.Tensor: # (N, dims) unit rows
+        return embed_features(F, dict(mean=self.mean, scale=self.scale, proj=self.proj, center=self.center, whiten=self.whiten))
+
+
+# %% ../nbs/04_models.ipynb #c5d1a005
+class HybridNCM(nn.Module):
+    "Kernel features of the data-free pyramid and of networks trained on public clips (each through its own public map), mixed into one vector of length <= 1 per clip, and a class-sum head."
+    def __init__(self, pyramid:PyramidNCM, # the data-free part (its input statistics and map come from public clips; its head is unused)
+                 backbones:Sequence[nn.Module], # networks with `features(x)` trained on PUBLIC clips only; frozen here, their heads unused
+                 backbone_weight:float=0.75, # the backbones' share of the summed kernel (split equally); the pyramid has the rest
+                 backbone_dims:int=48, # dimensions of each backbone's public map
+                ):
+        super().__init__()
+        if not len(backbones): raise ValueError("HybridNCM needs at least one backbone (without one, PyramidNCM is the model)")
+        if not 0 < backbone_weight <= 1: raise ValueError(f"backbone_weight must be in (0, 1], got {backbone_weight!r}")
+        for b in backbones:
+            if (b.num_joints, b.in_channels) != (pyramid.num_joints, pyramid.in_channels):
+                raise ValueError(f"a backbone reads {b.in_channels} channels of {b.num_joints} joints, the pyramid {pyramid.in_channels} of {pyramid.num_joints}")
+        self.pyramid, self.backbones = pyramid, nn.ModuleList(backbones)
+        self.pyramid.requires_grad_(False); self.backbones.requires_grad_(False)   # their heads are unused; nothing here trains the backbones
+        self.maps = nn.ModuleList([PublicMap(b.feature_dim, backbone_dims) for b in backbones])
+        self.backbone_weight, self.backbone_dims, self.degree = float(backbone_weight), int(backbone_dims), pyramid.degree
+        self.num_joints, self.in_channels, self.num_classes = pyramid.num_joints, pyramid.in_channels, pyramid.num_classes
+        idx, w = monomials(self.backbone_dims, self.degree)
+        self.register_buffer("monomial_index", idx, persistent=False); self.register_buffer("monomial_weight", w, persistent=False)
+        n = len(backbones)
+        self.weights = [1 - self.backbone_weight] + [self.backbone_weight / n] * n   # the pyramid's, then each backbone's
+        self.feature_dim = (pyramid.feature_dim if self.weights[0] > 0 else 0) + n * len(idx)
+        self.head = nn.Linear(self.feature_dim, self.num_classes)
+
+    @property
+    def input_norm(self) -> InputNorm:
+        "The pyramid's input standardisation (public statistics); each backbone keeps its own."
+        return self.pyramid.input_norm
+
+    def features(self, x:torch.Tensor # (N, C, T, V) or (N, C, T, V, M)
+                ) -> torch.Tensor: # (N, feature_dim), rows of length <= 1
+        "Each block's kernel features times the square root of its weight: the pyramid's, then each backbone's through its public map."
+        blocks = [self.pyramid.features(x)] if self.weights[0] > 0 else []
+        for b, m in zip(self.backbones, self.maps):
+            g = m(b.features(x))
+            blocks.append(g[:, self.monomial_index].prod(-1) * self.monomial_weight)
+        return torch.cat([w ** 0.5 * f for f, w in zip(blocks, [w for w in self.weights if w > 0])], 1)
+
+    def forward(self, x:torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+    @torch.no_grad()
+    def fit_public(self, X, # (N, C, T, V) PUBLIC clips (the pyramid's `input_norm` set)
+                   y, # (N,) their labels
+                   shrink:float=0.1, # see `fit_embedding`
+                  ) -> "HybridNCM":
+        "Fit the pyramid's map and every backbone's map on the same public clips; returns the model."
+        if self.weights[0] > 0: self.pyramid.fit_public(X, y, shrink)
+        for b, m in zip(self.backbones, self.maps): m.fit(run_model(b, X, method="features"), y, shrink)
+        return self.eval()
+

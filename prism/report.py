@@ -99,7 +99,8 @@ def _utility_table(R:Path) -> list:
                       "others) and only their last layer is trained on the private data with DP-SGD; stgcn_ncm has the stgcn_ft backbone and "
                       "private class means as its last layer, released once with Gaussian noise (accountant's PRV epsilon per training clip); "
                       "pyramid_ncm has no network: data-free kinematic features mapped with public statistics, and private class sums "
-                      "of their degree-2 kernel features as its last layer, released once the same way. "
+                      "of their degree-2 kernel features as its last layer, released once the same way; hybrid_ncm adds to those features "
+                      "the kernel features of an ST-GCN trained on the public dataset only, with the same one-release head. "
                       "Cost columns: trainable parameters, forward FLOPs of one clip and the median time of a run's training on "
                       "the private clips, on the device it ran on (public pretraining, done once and shared, is not counted; benchmarks/cost.csv). Each run is a file in results/benchmarks/runs with its command, machine and device (the cost columns "
                       "say where the runs trained); macro F1, precision, recall and kappa are in the same CSV. Epsilon is per training clip "
@@ -206,7 +207,7 @@ def results_headline(results:str|Path="results", # the results folder
         r = u[(u.model == model) & (u.epsilon.map(lambda v: float("inf") if str(v) == "none" else float(v)) == float(eps))]
         return None if r.empty else (100 * r.accuracy_mean.iloc[0], int(r.runs.iloc[0]))
     names = {"stgcn_ft": "ST-GCN with a DP-SGD head", "stgcn_ncm": "ST-GCN with private class means", "lstm_ft": "LSTM with a DP-SGD head",
-             "pyramid_ncm": "kinematic pyramid with private class sums"}
+             "pyramid_ncm": "kinematic pyramid with private class sums", "hybrid_ncm": "kinematic pyramid and public ST-GCNs with private class sums"}
     parts = []
     nodp = [(m, acc(m, "inf")) for m in ("stgcn", "lstm") if acc(m, "inf")]
     if nodp: parts.append("Without privacy: " + ", ".join(f"{'ST-GCN' if m == 'stgcn' else 'LSTM'} {a:.1f}% ({n} seeds)" for m, (a, n) in nodp) + ".")

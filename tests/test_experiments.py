@@ -173,6 +173,33 @@ def test_pyramid_ncm_recipe(tiny, tmp_path):
     with pytest.raises(ValueError, match="no public dataset"): run_experiment(_protocol(tiny, public=False), "pyramid_ncm", 1.0, 0, s)
 
 
+def test_hybrid_ncm_recipe(tiny, tmp_path):
+    "hybrid_ncm: the pyramid and ST-GCNs trained on the public clips only, one release of class sums; backbones shared between runs; a checkpoint that loads."
+    from prism.checkpoint import load_checkpoint
+    from prism.models import HybridNCM
+    p = _protocol(tiny)
+    s = recipe("hybrid_ncm", dims=6, backbone_epochs=(1, 2), backbone_dims=4, channels=(8, 16))
+    assert "hybrid_ncm" in MODEL_KINDS and deployable("hybrid_ncm", 1.0) and B.PRIVATE_RECIPES["hybrid_ncm"] == "cv_hybrid_ncm"
+    shared = {}
+    out, model = run_experiment(p, "hybrid_ncm", 1.0, 0, s, return_model=True, checkpoint=tmp_path / "hyb", backbones=shared)
+    assert isinstance(model, HybridNCM) and len(model.backbones) == 2 and len(shared) == 2
+    assert [b.num_classes for b in model.backbones] == [5, 5]                       # trained on the public clips' 5 classes
+    led = out["ledger"]
+    assert led["epsilon_prv"] <= 1 + 1e-6 and led["steps"] == 1 and out["private"] and "2 ST-GCN(s) trained on pub only" in led["mechanism"]
+    assert out["pretrained_on"] == "pub" and out["settings"]["backbone_epochs"] == [1, 2] and out["hparams"]["backbones"] == 2
+    back, card = load_checkpoint(tmp_path / "hyb")
+    X = torch.from_numpy(p.X_test)
+    with torch.no_grad(): assert torch.equal(back(X).argmax(1), model(X).argmax(1))
+    assert card["model"]["class"] == "HybridNCM" and len(card["model"]["backbones"]) == 2
+    _, m2 = run_experiment(p, "hybrid_ncm", 1.0, 0, s, return_model=True, backbones=shared)
+    assert len(shared) == 2 and m2.backbones[1] is model.backbones[1]             # the same public backbones, reused
+    assert not torch.equal(m2.head.weight, model.head.weight)                     # secret noise
+    assert B.run_cost(out)["params"] == model.feature_dim * 4 + 4                   # trainable: the class-sum head only
+    with pytest.raises(ValueError, match="no public dataset"): run_experiment(_protocol(tiny, public=False), "hybrid_ncm", 1.0, 0, s)
+    with pytest.raises(ValueError, match="backbone_weight must be in"): recipe("hybrid_ncm", backbone_weight=0)
+    with pytest.raises(ValueError, match="backbone_epochs must be positive"): recipe("hybrid_ncm", backbone_epochs=(0,))
+
+
 def test_utkinect_is_public_data_only(data_root):
     "UTKinect-Action3D loads as public data (all 199 clips); it has no protocol here and stays out of the benchmark grid."
     from prism.catalog import PROTOCOLS
