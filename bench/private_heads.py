@@ -43,7 +43,19 @@ non-private linear-probe ceiling (ridge on the publicly standardised features), 
 cosine class means of stgcn_ncm, DP least squares, and class sums of degree-2 kernel features of its public map (48 dims),
 alone and summed with the pyramid's kernel (96 dims; backbone weight 0.25-1); then the ensembles (b) + (c) and (b) + (c) + (d). Writes
 results/privacy/tune/private_heads/utd_backbone.{json,csv} with the choice: the class-sum row of the best mean private
-accuracy among those whose backbones train on the protocol's own public dataset.
+accuracy among those whose backbones train on the protocol's own public dataset, and that mix's best backbone weight at
+each epsilon ("choice_by_epsilon").
+
+Stage `backbone_choice`: the two rules of stage `backbone` applied again to its saved rows (nothing trained, nothing
+released); rewrites "choice" and "choice_by_epsilon" in utd_backbone.json.
+
+Stage `ceilings` (test subjects, as `prism reproduce`; no model is saved): the no-DP ceiling of `hybrid_ncm` on
+the test subjects of UTD-MHAD, MSR Action3D and JHMDB at each backbone weight the recipe uses (`backbone_weight_by_eps`),
+seeds 0-2, each seed's public backbone trained once and shared between its weights; beside them the private test means of
+results/benchmarks/utility.csv.
+Reporting only: the weights were chosen on validation before this stage ran. Writes the runs to
+results/privacy/runs/hybrid_ceilings/weight_<w>/ (non-private releases: the release ledger counts them) and the summary to
+results/privacy/private_heads/hybrid_ceilings.{json,csv}.
 
 The chosen mix is the library's kind `hybrid_ncm` (`RECIPES["hybrid_ncm"]`, checked against the choice by the
 experiments notebook); `prism reproduce --full` makes its test runs on every dataset.
@@ -53,6 +65,8 @@ experiments notebook); `prism reproduce --full` makes its test runs on every dat
     PRISM_DATA=/path/to/data python bench/private_heads.py --stage public_map
     PRISM_DATA=/path/to/data python bench/private_heads.py --stage features
     PRISM_DATA=/path/to/data python bench/private_heads.py --stage backbone --draws 6 --threads 2
+    python bench/private_heads.py --stage backbone_choice
+    PRISM_DATA=/path/to/data python bench/private_heads.py --stage ceilings --threads 2
 """
 from __future__ import annotations
 import argparse, itertools, os, re, sys, time, warnings
@@ -68,7 +82,7 @@ from prism.io import atomic_write, read_json, stamp, write_json_atomic
 from prism.models import PyramidNCM, RandomKernels, embed_features, fit_embedding, joint_distances, monomials, pyramid_pool, run_model
 from prism.privacy import PrivacyPreservingTrainer, LinearHead, create_privacy_config, private_class_sums
 from prism.experiments import (RECIPES, PublicData, build_model, load_protocol, load_public, pretrain_public, privacy_utility_sweep,
-                               recipe, run_name, collect_runs)
+                               recipe, run_name, collect_runs, run_experiment)
 
 REPO = Path(__file__).resolve().parents[1]
 EPS = (8.0, 4.0, 2.0, 1.0)
@@ -459,6 +473,38 @@ def mix(parts:list, weights:list) -> torch.Tensor:
     "Kernel features of a weighted sum of kernels: each unit-row block scaled by sqrt(weight), weights summing to 1 (rows stay of length 1)."
     return torch.cat([w ** 0.5 * P for P, w in zip(parts, weights) if w > 0], 1)
 
+def own_public(members) -> bool:
+    "A mix whose backbones all train on the protocol's own public dataset (a recipe every protocol can apply unchanged)."
+    return isinstance(members, list) and all(BACKBONES[k][0] == "msr" for k in members)
+
+def backbone_choice(table:pd.DataFrame) -> tuple:
+    "The stage's two rules on its table: the best mean over the epsilons (members, weight), then that mix's best weight at each epsilon."
+    ok = table[table["backbone_weight"].notna() & table["members"].map(own_public)]
+    best = ok.loc[ok["mean private"].idxmax()]
+    choice = {"members": list(best.members), "backbone_weight": float(best.backbone_weight), "pyramid_dims": PYRAMID_DIMS,
+              "backbone_dims": BACKBONE_DIMS, "degree": 2, "head": "class sums (one Gaussian release)",
+              "mean_private_validation_accuracy": float(best["mean private"]), "no_dp_validation_accuracy": float(best["no DP"]),
+              "rule": (f"among the class-sum rows (one release: the pyramid, a backbone or an ensemble, alone or mixed) whose backbones "
+                       f"train on the protocol's own public dataset (a recipe every protocol can apply unchanged: (d)'s second public "
+                       f"dataset is measured for information only), the best mean validation accuracy over epsilon {', '.join(f'{e:g}' for e in EPS)}")}
+    same = ok[ok["members"].map(lambda m: list(m) == choice["members"])]
+    single = same[same.backbone_weight == choice["backbone_weight"]].iloc[0]
+    by_eps = {"rule": ("the chosen mix's backbones kept (one public training serves every epsilon); at each epsilon the backbone "
+                       "weight of the best validation accuracy at that epsilon among its rows (0.25-1); a run at another epsilon takes "
+                       "the nearest one's weight (log scale), a non-private run the largest epsilon's (TrainSettings.backbone_weight_at)"),
+              "weights": [{"epsilon": e, "backbone_weight": float(r.backbone_weight), "accuracy": float(r[f"eps {e:g}"]), "sd": float(r[f"sd {e:g}"]),
+                           "no_dp": float(r["no DP"]), "accuracy_at_single_weight": float(single[f"eps {e:g}"])}
+                          for e in EPS for r in [same.loc[same[f"eps {e:g}"].idxmax()]]]}
+    return choice, by_eps
+
+def backbone_choice_stage(a, command) -> None:
+    "Apply `backbone_choice` to the saved rows of stage `backbone` (no new training or release) and write both choices back."
+    f = REPO / "results/privacy/tune/private_heads/utd_backbone.json"
+    d = read_json(f)
+    choice, by_eps = backbone_choice(pd.DataFrame(d["rows"]))
+    write_json_atomic(f, {**d, "choice": choice, "choice_by_epsilon": by_eps, "choice_command": command})
+    print("choice:", choice); print("by epsilon:", by_eps)
+
 def backbone_stage(a, command) -> None:
     "Each public backbone (seed 0, public clips only), its non-private linear-probe ceiling and its private heads on UTD-MHAD's validation folds."
     data = load_protocol("utd")   # public: MSR Action3D; the backbones read raw clips through their own public input statistics
@@ -502,14 +548,7 @@ def backbone_stage(a, command) -> None:
             row(ens, "class sums, degree 2" + (f", with the pyramid ({PYRAMID_DIMS} dims)" if wb < 1 else ""), Pc.shape[1],
                 lambda e: ncm_acc(Pc, y, K, persons, e, a.draws), members=names, backbone_weight=wb)
     table = pd.DataFrame(rows)
-    ok = table[table["backbone_weight"].notna() & table["members"].map(lambda m: isinstance(m, list) and all(BACKBONES[k][0] == "msr" for k in m))]
-    best = ok.loc[ok["mean private"].idxmax()]
-    choice = {"members": list(best.members), "backbone_weight": float(best.backbone_weight), "pyramid_dims": PYRAMID_DIMS,
-              "backbone_dims": BACKBONE_DIMS, "degree": 2, "head": "class sums (one Gaussian release)",
-              "mean_private_validation_accuracy": float(best["mean private"]), "no_dp_validation_accuracy": float(best["no DP"]),
-              "rule": (f"among the class-sum rows (one release: the pyramid, a backbone or an ensemble, alone or mixed) whose backbones "
-                       f"train on the protocol's own public dataset (a recipe every protocol can apply unchanged: (d)'s second public "
-                       f"dataset is measured for information only), the best mean validation accuracy over epsilon {', '.join(f'{e:g}' for e in EPS)}")}
+    choice, by_eps = backbone_choice(table)
     out = REPO / "results/privacy/tune/private_heads"
     write_json_atomic(out / "utd_backbone.json", {**stamp(command), "dataset": "utd",
         "protocol": "leave-one-training-subject-out over UTD-MHAD's training subjects 1, 3, 5, 7 (test subjects unused); pooled accuracy %",
@@ -517,24 +556,56 @@ def backbone_stage(a, command) -> None:
         "backbones": {k: {"public": v[0], "training": "RECIPES['stgcn_ft'] pretraining" if v[1] == "stgcn_ft" else f"RECIPES['stgcn'], {v[2]} epochs",
                           "seed": 0} for k, v in BACKBONES.items()},
         "delta": 1e-5, "unit": "one training clip (add/remove)", "draws_per_fold": a.draws, "sgd_draws_per_fold": a.sgd_draws, "rows": rows,
-        "choice": choice,
+        "choice": choice, "choice_by_epsilon": by_eps,
         "note": ("the backbones see public clips only; the feature standardisation and the public maps are fitted on their public clips; "
                  "backbone_weight: the backbones' share of the summed kernel (0: the pyramid alone, 1: no pyramid); each private number is "
                  "the mean over secret noise draws, new in every run (sd: between draws); the library's recipes are not changed")})
     atomic_write(out / "utd_backbone.csv", lambda tmp: table.to_csv(tmp, index=False))
     print(table.to_string(index=False)); print("choice:", choice)
 
+def ceilings_stage(a, command) -> None:
+    "hybrid_ncm's no-DP test accuracy at each backbone weight of its recipe, per dataset, beside the private test means at the epsilons using it."
+    s = RECIPES["hybrid_ncm"]
+    util = pd.read_csv(REPO / "results/benchmarks/utility.csv").query("model == 'hybrid_ncm'")
+    rows, protocols = [], {}
+    for ds in a.datasets:
+        data, shared = load_protocol(ds), {}
+        protocols[ds] = data.description
+        u = util[util.dataset == ds]
+        private = {float(e): round(100 * m, 1) for e, m in zip(u.epsilon, u.accuracy_mean) if e != "none"}
+        weights = sorted({w for _, w in s.backbone_weight_by_eps} | {s.backbone_weight_at(e) for e in private})
+        accs = {w: [] for w in weights}
+        for seed in (0, 1, 2):
+            for w in weights:
+                r = run_experiment(data, "hybrid_ncm", None, seed, replace(s, backbone_weight_by_eps=(), backbone_weight=w), backbones=shared,
+                                   out_dir=REPO / f"results/privacy/runs/hybrid_ceilings/weight_{w:g}", command=command)
+                accs[w].append(100 * r["accuracy"]); print(f"{ds} seed {seed}, weight {w:g}: {accs[w][-1]:.1f}", flush=True)
+        rows += [{"dataset": ds, "backbone_weight": w, "no_dp_accuracy_mean": round(float(np.mean(v)), 1),
+                  "no_dp_accuracy_std": round(float(np.std(v, ddof=1)), 1), "seeds": len(v),
+                  "epsilons_using_it": [e for e in sorted(private) if s.backbone_weight_at(e) == w],
+                  "private_accuracy_mean": [private[e] for e in sorted(private) if s.backbone_weight_at(e) == w]} for w, v in accs.items()]
+    out = REPO / "results/privacy/private_heads"
+    write_json_atomic(out / "hybrid_ceilings.json", {**stamp(command), "model": "hybrid_ncm", "settings": s.settings(),
+        "protocols": protocols, "rows": rows,
+        "note": ("no-DP ceilings on the test subjects, seeds 0-2 (no model saved; each run's test predictions are in results/privacy/runs/hybrid_ceilings, non-private releases in the ledger; the weights were "
+                 "chosen on UTD-MHAD's validation folds before this ran); private means from results/benchmarks/utility.csv "
+                 "(per training clip, add/remove-one neighbours, delta 1e-5, 3 seeds)")})
+    atomic_write(out / "hybrid_ceilings.csv", lambda tmp: pd.DataFrame(rows).to_csv(tmp, index=False))
+    print(pd.DataFrame(rows).to_string(index=False))
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--stage", choices=["validation", "test", "public_map", "features", "backbone"], required=True)
+    p.add_argument("--stage", choices=["validation", "test", "public_map", "features", "backbone", "backbone_choice", "ceilings"], required=True)
     p.add_argument("--draws", type=int, default=10, help="secret noise draws per fold for the one-release heads")
     p.add_argument("--sgd-draws", type=int, default=2, help="runs per fold for the DP-SGD head")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--datasets", nargs="+", default=["utd", "msr", "jhmdb"], help="stage ceilings: the protocols")
     p.add_argument("--rocket-seed", type=int, default=0, help="stage features: the public seed of the random kernels")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     command = " ".join(["python", "bench/private_heads.py"] + (sys.argv[1:] if argv is None else list(argv)))
-    {"validation": validation, "test": test, "public_map": public_map, "features": features_stage, "backbone": backbone_stage}[a.stage](a, command)
+    {"validation": validation, "test": test, "public_map": public_map, "features": features_stage, "backbone": backbone_stage,
+     "backbone_choice": backbone_choice_stage, "ceilings": ceilings_stage}[a.stage](a, command)
     return 0
 
 if __name__ == "__main__":

@@ -298,7 +298,8 @@ class TrainSettings:
     extras:tuple=() # pyramid_ncm: data-free blocks added to its pyramid (`prism.models.PyramidNCM.EXTRAS`: "distances", "kernels")
     streams:tuple=() # end-to-end kinds without DP: a late ensemble of one network per stream (`STREAMS`), () for one network
     backbone_epochs:tuple=() # hybrid_ncm: one ST-GCN per entry, trained on the public clips with `RECIPES["stgcn"]` for that many epochs
-    backbone_weight:float=0.75 # hybrid_ncm: the backbones' share of the summed kernel (the pyramid has the rest)
+    backbone_weight:float=0.75 # hybrid_ncm: the backbones' share of the summed kernel (the pyramid has the rest), when `backbone_weight_by_eps` is empty
+    backbone_weight_by_eps:tuple=() # hybrid_ncm: ((epsilon, weight), ...) chosen on validation; a run takes the nearest epsilon's (`backbone_weight_at`)
     backbone_dims:int=48 # hybrid_ncm: dimensions of each backbone's public map
 
     def __post_init__(self):
@@ -313,6 +314,11 @@ class TrainSettings:
         if not all(isinstance(e, int) and e > 0 for e in self.backbone_epochs):
             raise ValueError(f"backbone_epochs must be positive integers (epochs of each public backbone), got {self.backbone_epochs}")
         if not 0 < self.backbone_weight <= 1: raise ValueError(f"backbone_weight must be in (0, 1], got {self.backbone_weight!r}")
+        try: sched = tuple(sorted((float(e), float(w)) for e, w in self.backbone_weight_by_eps))
+        except (TypeError, ValueError): raise ValueError(f"backbone_weight_by_eps must be (epsilon, weight) pairs, got {self.backbone_weight_by_eps!r}") from None
+        if not all(math.isfinite(e) and e > 0 and 0 < w <= 1 for e, w in sched) or len({e for e, _ in sched}) != len(sched):
+            raise ValueError(f"backbone_weight_by_eps needs distinct finite epsilons > 0 and weights in (0, 1], got {self.backbone_weight_by_eps!r}")
+        object.__setattr__(self, "backbone_weight_by_eps", sched)
         if self.backbone_dims < 1: raise ValueError(f"backbone_dims must be >= 1, got {self.backbone_dims!r}")
         if len(set(self.streams)) != len(self.streams) or not all(isinstance(s, str) and s for s in self.streams):
             raise ValueError(f"streams must be distinct channel specs such as 'pos+vel+bone', 'vel', got {self.streams}")
@@ -320,13 +326,18 @@ class TrainSettings:
         if unknown: raise ValueError(f"streams {self.streams}: unknown channel(s) {unknown}; known: {list(CHANNEL_WIDTHS)}")
         if set(self.extras) - set(PyramidNCM.EXTRAS) or len(set(self.extras)) != len(self.extras):
             raise ValueError(f"extras must be distinct names from {PyramidNCM.EXTRAS}, got {self.extras}")
+    def backbone_weight_at(self, epsilon:float|None) -> float:
+        "hybrid_ncm's backbone weight for a run at `epsilon`: the schedule's entry nearest in log epsilon (ties: the smaller epsilon's; non-private: the largest epsilon's)."
+        if not self.backbone_weight_by_eps: return self.backbone_weight
+        if is_nonprivate(epsilon): return self.backbone_weight_by_eps[-1][1]
+        return min(self.backbone_weight_by_eps, key=lambda p: (abs(math.log(p[0] / float(epsilon))), p[0]))[1]
     def optimisation(self, private:bool) -> tuple:
         "(lr, epochs, batch size) of a private or a non-private run."
         return (self.lr_dp, self.epochs_dp, self.batch_size_dp) if private else (self.lr, self.epochs, self.batch_size)
     def settings(self) -> dict:
         "The settings as data (what run files record)."
         d = dataclasses.asdict(self); d["channels"], d["extras"], d["streams"] = list(self.channels), list(self.extras), list(self.streams)
-        d["backbone_epochs"] = list(self.backbone_epochs)
+        d["backbone_epochs"], d["backbone_weight_by_eps"] = list(self.backbone_epochs), [list(p) for p in self.backbone_weight_by_eps]
         d["augment"] = None if self.augment is None else self.augment.settings()
         return d
 
@@ -355,9 +366,11 @@ RECIPES:Mapping[str, TrainSettings] = MappingProxyType({
     # UTD-MHAD's training subjects by bench/private_heads.py (results/privacy/tune/private_heads/utd_validation.json)
     "pyramid_ncm": TrainSettings(dims=64, degree=2, shrink=0.1),
     # the pyramid (96 dims) with an ST-GCN trained on the public clips only (the end-to-end recipe, 100 epochs), their kernels
-    # summed with equal weights, class sums released once; chosen on UTD-MHAD's training subjects by bench/private_heads.py
-    # --stage backbone (results/privacy/tune/private_heads/utd_backbone.json)
-    "hybrid_ncm": TrainSettings(dims=96, degree=2, shrink=0.1, backbone_epochs=(100,), backbone_weight=0.5, backbone_dims=48)})
+    # summed with the backbone's weight best at each epsilon (0.5: the best single weight over all four), class sums released
+    # once; chosen on UTD-MHAD's training subjects by bench/private_heads.py --stage backbone and --stage backbone_choice
+    # (results/privacy/tune/private_heads/utd_backbone.json: "choice", "choice_by_epsilon")
+    "hybrid_ncm": TrainSettings(dims=96, degree=2, shrink=0.1, backbone_epochs=(100,), backbone_weight=0.5, backbone_dims=48,
+                                backbone_weight_by_eps=((8, 0.25), (4, 0.5), (2, 0.5), (1, 1.0)))})
 
 # %% ../nbs/06a_experiments.ipynb #e19526aa
 # the full configuration for a GPU: one code path with the CPU default (the same `run_experiment`, other settings),
@@ -416,7 +429,7 @@ def build_model(kind:str, # one of MODEL_KINDS
                          dims=s.dims, degree=s.degree, extras=s.extras, pos_channels=range(sl["pos"].start, sl["pos"].stop) if "pos" in sl else None)
         if kind == "pyramid_ncm": return pyr
         if not s.backbone_epochs: raise ValueError("hybrid_ncm needs backbone_epochs (one public ST-GCN per entry)")
-        return HybridNCM(pyr, [build_model("stgcn", clip, num_classes, _backbone_settings(e)) for e in s.backbone_epochs], s.backbone_weight, s.backbone_dims)
+        return HybridNCM(pyr, [build_model("stgcn", clip, num_classes, _backbone_settings(e)) for e in s.backbone_epochs], s.backbone_weight_at(None), s.backbone_dims)
     raise ValueError(f"unknown model kind {kind!r}; known: {MODEL_KINDS}")
 
 # %% ../nbs/06a_experiments.ipynb #ca037623
@@ -565,10 +578,14 @@ def fit_private_pyramid(model:PyramidNCM|HybridNCM, # from `build_model("pyramid
     pyr = model.pyramid if hy else model
     if rel["ledger"] is not None:
         blocks = "".join(f", {'joint distances over the pyramid' if e == 'distances' else 'random kernels (seed ' + str(pyr.kernel_seed) + ')'}" for e in pyr.extras)
-        rel["ledger"]["mechanism"] += (f"; the features: kinematic pyramid of the clip{blocks}, public projection to {pyr.dims} dimensions and "
-                                       f"within-class whitening (fitted on {public.name}), degree-{pyr.degree} kernel features")
-        if hy: rel["ledger"]["mechanism"] += (f", summed with those of {len(model.backbones)} ST-GCN(s) trained on {public.name} only (each through "
-                                              f"its public map to {model.backbone_dims} dimensions; the backbones' weight {model.backbone_weight:g})")
+        nets = (f"{len(model.backbones)} ST-GCN(s) trained on {public.name} only (each through its public map to {model.backbone_dims} "
+                f"dimensions; the backbones' weight {model.backbone_weight:g})") if hy else ""
+        if hy and model.weights[0] == 0:   # weight 1: the pyramid takes no part
+            rel["ledger"]["mechanism"] += f"; the features: degree-{model.degree} kernel features of {nets}"
+        else:
+            rel["ledger"]["mechanism"] += (f"; the features: kinematic pyramid of the clip{blocks}, public projection to {pyr.dims} dimensions and "
+                                           f"within-class whitening (fitted on {public.name}), degree-{pyr.degree} kernel features"
+                                           + (f", summed with those of {nets}" if hy else ""))
     extra = {"backbones": len(model.backbones), "backbone_weight": model.backbone_weight, "backbone_dims": model.backbone_dims} if hy else {}
     return {"ledger": rel["ledger"], "history": [], "hparams": {"head": f"class sums of degree-{pyr.degree} kernel features (dot product)",
             "noise_multiplier": rel["noise_multiplier"], "dims": pyr.dims, "degree": pyr.degree, "shrink": shrink, "extras": list(pyr.extras), **extra,
@@ -646,7 +663,7 @@ def run_experiment(protocol:Protocol, # what to train and test on (`load_protoco
             torch.manual_seed(seed); model = model_from_config({**model_config(backbone), "num_classes": protocol.num_classes})
         model.load_state_dict({n: v for n, v in backbone.state_dict().items() if not n.startswith("head.")}, strict=False)
     if kind == "hybrid_ncm":   # the pyramid (its public input statistics set above) with backbones trained on the public clips
-        model = HybridNCM(model.pyramid, _hybrid_backbones(protocol, s, seed, device, backbones), s.backbone_weight, s.backbone_dims)
+        model = HybridNCM(model.pyramid, _hybrid_backbones(protocol, s, seed, device, backbones), s.backbone_weight_at(epsilon), s.backbone_dims)
     t0 = time.perf_counter()
     if s.streams:   # a late ensemble: one network per stream, each trained by this function on its channels alone
         subs = [run_experiment(protocol_channels(protocol, st), kind, None, seed, replace(s, streams=()), delta=delta, device=device,
@@ -731,6 +748,8 @@ def run_cost(r:dict, # a run file's record (`run_experiment`)
     s = r.get("settings") or {}
     sizes = {k: tuple(v) if isinstance(v, list) else v for k, v in s.items()
              if k in ("channels", "hidden_size", "dims", "degree", "learn_topology", "extras", "backbone_epochs", "backbone_weight", "backbone_dims")}
+    if "backbone_weight" in (r.get("hparams") or {}):   # hybrid_ncm: the weight the run used (weight 1 drops the pyramid's features)
+        sizes.update(backbone_weight=r["hparams"]["backbone_weight"], backbone_weight_by_eps=())
     clip = ClipSpec(r["layout"], r["spec"], r["frames"])
     costs = [model_cost(build_model(r["model"], c, len(r["classes"]), recipe(r["model"], **sizes)), c.shape)
              for c in ([replace(clip, channels=st) for st in s["streams"]] if s.get("streams") else [clip])]   # a late ensemble: its members
@@ -740,10 +759,15 @@ def run_cost(r:dict, # a run file's record (`run_experiment`)
 def run_costs(runs:pd.DataFrame, # from `collect_runs`
               out_dir:str|Path, # the folder of those run files
              ) -> pd.DataFrame:
-    "Per dataset and model kind: trainable parameters, forward FLOPs of one clip, median training seconds (and device) without and with DP."
+    "Per dataset and model kind: trainable parameters and forward FLOPs of one clip (the largest of its runs), median training seconds (and device) without and with DP."
     out_dir, rows = Path(out_dir), []
     for (ds, kind), g in runs.groupby(["dataset", "model"], sort=False):
-        cost = run_cost(read_json(out_dir / g.file.iloc[0]))
+        shapes = {}   # one cost per distinct model shape (hybrid_ncm's backbone weight depends on epsilon)
+        for f in g.file:
+            r = read_json(out_dir / f)
+            shapes.setdefault(json.dumps([r.get("settings"), (r.get("hparams") or {}).get("backbone_weight")], sort_keys=True, default=str), r)
+        costs = [run_cost(r) for r in shapes.values()]
+        cost = max(costs, key=lambda c: (c["params"], c["flops"]))
         row = {"dataset": ds, "model": kind, "params": cost["params"], "mflops_per_clip": round(cost["flops"] / 1e6, 2)}
         for key, h in (("train_s_nodp", g[~np.isfinite(g.epsilon)]), ("train_s_dp", g[np.isfinite(g.epsilon)])):
             row[key] = round(float(h.train_seconds.median()), 1) if len(h) else np.nan

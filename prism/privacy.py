@@ -406,7 +406,9 @@ def _train(self:PrivacyPreservingTrainer, train_loader:DataLoader, # training (x
     if cfg is not None:
         cfg.check_num_samples(n_train)
         noise_gen, sample_gen, randomness = run_generators(cfg, self.seed, dev, rank=rank)   # secret unless cfg.reproducible
-        pe = PrivacyEngine(accountant=cfg.accountant)   # Opacus warns that its secure RNG is off: ours replaces it (the ledger says which)
+        with warnings.catch_warnings():   # Opacus warns that its secure RNG is off: ours replaces it (the ledger says which)
+            warnings.filterwarnings("ignore", message="Secure RNG turned off")
+            pe = PrivacyEngine(accountant=cfg.accountant)
         pe.secure_rng = sample_gen   # Opacus draws the Poisson sampling of DPDataLoader from this generator
         common = dict(module=DPDDP(model) if par else model, optimizer=optimizer, data_loader=train_loader, criterion=criterion,
                       max_grad_norm=cfg.max_grad_norm, poisson_sampling=True, grad_sample_mode=cfg.grad_sample_mode,

@@ -195,6 +195,14 @@ def test_hybrid_ncm_recipe(tiny, tmp_path):
     assert len(shared) == 2 and m2.backbones[1] is model.backbones[1]             # the same public backbones, reused
     assert not torch.equal(m2.head.weight, model.head.weight)                     # secret noise
     assert B.run_cost(out)["params"] == model.feature_dim * 4 + 4                   # trainable: the class-sum head only
+    # the recipe's weight at epsilon 1 is 1: the backbones alone (the ledger does not name the pyramid); at epsilon 8 a quarter
+    assert s.backbone_weight_at(1.0) == 1.0 and model.weights[0] == 0 and "kinematic pyramid" not in led["mechanism"]
+    o8, m8 = run_experiment(p, "hybrid_ncm", 8.0, 0, s, return_model=True, backbones=shared)
+    assert m8.backbone_weight == 0.25 and o8["hparams"]["backbone_weight"] == 0.25 and "kinematic pyramid" in o8["ledger"]["mechanism"]
+    assert B.run_cost(o8)["params"] == m8.feature_dim * 4 + 4 > B.run_cost(out)["params"]
+    d = tmp_path / "runs"
+    for name, r in ((B.run_name(p.dataset, "hybrid_ncm", 1.0, 0), out), (B.run_name(p.dataset, "hybrid_ncm", 8.0, 0), o8)): B.write_json_atomic(d / f"{name}.json", r)
+    assert B.run_costs(collect_runs(d), d).params.item() == B.run_cost(o8)["params"]   # the table: the kind's largest run
     with pytest.raises(ValueError, match="no public dataset"): run_experiment(_protocol(tiny, public=False), "hybrid_ncm", 1.0, 0, s)
     with pytest.raises(ValueError, match="backbone_weight must be in"): recipe("hybrid_ncm", backbone_weight=0)
     with pytest.raises(ValueError, match="backbone_epochs must be positive"): recipe("hybrid_ncm", backbone_epochs=(0,))
