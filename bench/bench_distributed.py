@@ -26,7 +26,7 @@ from prism.models import STGCN_PRISM
 from prism.privacy import create_privacy_config
 
 NO_GPU = "not measured (no GPU lent)"
-warnings.filterwarnings("ignore", message=".*(Secure RNG|Optimal order|Full backward hook).*")   # here and in every spawned process
+warnings.filterwarnings("ignore", message=".*(Optimal order|Full backward hook).*")   # here and in every spawned process
 
 
 def model(channels):

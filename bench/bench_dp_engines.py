@@ -28,7 +28,7 @@ def main(argv=None):
     X, y = clip_arrays(utd_cross_subject(load_utd_mhad())[0], DEFAULT_CLIP)
     rows = []
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*(Optimal order|Full backward hook|Secure RNG).*")
+        warnings.filterwarnings("ignore", message=".*(Optimal order|Full backward hook).*")
         for mode in [None, "hooks", "functorch", "ghost"]:
             torch.manual_seed(0)
             m = STGCN_PRISM(num_joints=X.shape[3], in_channels=X.shape[1], num_classes=int(y.max()) + 1, layout=DEFAULT_CLIP.layout)

@@ -15,9 +15,9 @@ from prism.distributed import (GenericClips, WorkerFailed, dist_env, launch, ran
 from prism.privacy import (DistributedPoissonSampler, PersonDataset, PrivacyPreservingTrainer, collate_persons,
                            create_privacy_config, secret_generator)
 
-for m in ["Optimal order is the largest alpha", "Full backward hook", "Secure RNG turned off"]:
+for m in ["Optimal order is the largest alpha", "Full backward hook"]:
     warnings.filterwarnings("ignore", message=m)   # in the spawned processes, which import this module
-pytestmark = [pytest.mark.filterwarnings(f"ignore:{m}") for m in ["Optimal order", "Full backward hook", "Secure RNG turned off"]]
+pytestmark = [pytest.mark.filterwarnings(f"ignore:{m}") for m in ["Optimal order", "Full backward hook"]]
 
 SIGMA, N_NOISE, RUNS = 2.0, 64, 3          # noise test: sigma, clips (q = 1, one step), runs per setting
 N_CLIPS = 20_000                           # the lazy dataset
