@@ -1,5 +1,5 @@
 """Issue 15's ingredient ablation: each ingredient of a modern skeleton recipe added ALONE to a kind's default recipe
-(prism.experiments.RECIPES; VARIANTS), or one change of the inputs (INPUTS: frames per clip, poses smoothed over time),
+(prism.experiments.RECIPES; VARIANTS), or one change of the inputs (INPUTS: frames per clip, poses smoothed over time, a 2-D input, the Kinect's 20 joints),
 and `combined` (the ingredients that each helped alone, together), trained without DP and scored on validation people of the TRAINING side
 (prism.experiments.validation_protocol: a fifth of each class's training clips, held out by person); the test
 people are never read. Several seeds per variant, because one validation split is a noisy judge.
@@ -8,6 +8,9 @@ people are never read. Several seeds per variant, because one validation split i
     PRISM_DATA=/path/to/data python bench/ablate_recipe.py run --datasets utd msr --seeds 0 1 2 --threads 2
     # or on a lent GPU from packed arrays (bench/sweep_device.py pack; bench/ablate_on_device.sh runs the whole grid)
     python bench/ablate_recipe.py run --arrays .gpu/arrays --device cuda --datasets utd msr jhmdb --variants warmup wide
+    # an input variant chosen on validation, trained on the whole training side and scored on the test people
+    # (results/benchmarks/input_runs/<variant>/, counted by release_ledger as published runs)
+    PRISM_DATA=/path/to/data python bench/ablate_recipe.py run --test --datasets jhmdb --variants combined_xy
     # the table: mean and std over seeds, difference to the baseline, parameters, FLOPs and training time
     python bench/ablate_recipe.py summary --runs results/benchmarks/tune/ablation --out results/benchmarks/ablation.csv
 
@@ -60,6 +63,14 @@ INPUTS = {
     "smooth1": {"sigma": 1.0},                               # Gaussian smoothing over time (sigma in the record's frames)
     "smooth2": {"sigma": 2.0},
     "combined_frames64": {"clip": {"frames": 64}, "settings": COMBINED},   # the CPU default (RECIPES["stgcn"]) on twice the frames
+    # the CPU default on 2-D poses: depth set to 0 (MediaPipe's image-plane z is an estimate, and JHMDB's model leans on
+    # it: bench/jhmdb_loss.py). Compared with `combined`; the rule, written before its runs: a 2-D input for video poses
+    # if it beats `combined` on JHMDB's validation people by at least 2 points (mean of 3 seeds)
+    "combined_xy": {"flat_z": True, "settings": COMBINED},
+    # the CPU default in the Kinect's own 20 joints (hands, feet and spine kept) instead of the 15 it shares with MediaPipe:
+    # Kinect datasets only (utd, msr). The rule, written before its runs: the full layout for Kinect data if it beats
+    # `combined` by at least 1 point averaged over UTD-MHAD's and MSR Action3D's validation people (3 seeds each)
+    "combined_kinect20": {"clip": {"layout": "kinect20_sdk"}, "settings": COMBINED},
 }
 
 def smooth_time(sigma:float):
@@ -72,15 +83,26 @@ def smooth_time(sigma:float):
         return np.where(ok & (den > 0), num / np.where(den > 0, den, 1.0), np.nan)
     return f
 
-def protocol_for(ds:str, variant:str) -> E.Protocol:
-    "The dataset's protocol, built with an input variant's clip spec or pose filter (the baseline's otherwise)."
+def flat_z(x, layout):
+    "f(x, layout): the poses with depth set to 0 (a 2-D input; missing values stay missing)."
+    x = np.array(x, dtype=np.float64); x[..., 2] = np.where(np.isfinite(x[..., 2]), 0.0, np.nan)
+    return x
+
+def protocol_for(ds:str, variant:str, test:bool=False) -> E.Protocol:
+    "The dataset's protocol, built with an input variant's clip spec or pose filter (the baseline's otherwise); `test`: the test side filtered too."
     v = INPUTS.get(variant, {})
     clip = ClipSpec(**v.get("clip", {}))
     p = E.load_protocol(ds, clip=clip)
-    if "sigma" in v:   # the same records in the same order, their poses filtered (the public statistics stay the unfiltered ones)
-        X, y = clip_arrays(E._protocol_records(ds, None)[0], clip, transform=smooth_time(v["sigma"]))
+    if "sigma" in v or v.get("flat_z"):   # the same records in the same order, their poses filtered (the public statistics stay the unfiltered ones)
+        tr, te = E._protocol_records(ds, None)[:2]
+        f = smooth_time(v["sigma"]) if "sigma" in v else flat_z
+        X, y = clip_arrays(tr, clip, transform=f)
         if not np.array_equal(y, p.y_train): raise RuntimeError(f"{ds}: the records differ from the protocol's training side")
         p = replace(p, X_train=X)
+        if test:
+            X, y = clip_arrays(te, clip, transform=f)
+            if not np.array_equal(y, p.y_test): raise RuntimeError(f"{ds}: the records differ from the protocol's test side")
+            p = replace(p, X_test=X)
     return p
 
 def settings_for(kind:str, variant:str, epochs:int|None=None) -> E.TrainSettings:
@@ -97,17 +119,18 @@ def run(a):
         for variant in a.variants:
             if variant in INPUTS:
                 if a.arrays: raise SystemExit(f"{variant} changes the inputs: run it from the data, not from packed arrays")
-                val = E.validation_protocol(protocol_for(ds, variant), frac=a.frac)
+                full = protocol_for(ds, variant, test=a.test)
+                val = full if a.test else E.validation_protocol(full, frac=a.frac)
             else:
                 base = base or (read_packed(Path(a.arrays), ds, cache) if a.arrays else E.load_protocol(ds))
-                val = E.validation_protocol(base, frac=a.frac)
+                val = base if a.test else E.validation_protocol(base, frac=a.frac)
             s = settings_for(a.kind, variant, a.epochs)
             for seed in a.seeds:
                 f = out / variant / f"{E.run_name(ds, a.kind, None, seed)}.json"
                 if f.exists(): print("done before:", f, flush=True); continue
                 if time.time() - t0 > a.deadline: print("deadline reached, not started:", f, flush=True); continue
                 r = E.run_experiment(val, a.kind, None, seed, s, out_dir=f.parent, command=command, device=a.device)
-                print(f"{ds} {a.kind} {variant} s{seed}: validation acc {r['accuracy']:.3f} in {r['train_seconds']:.0f} s", flush=True)
+                print(f"{ds} {a.kind} {variant} s{seed}: {'test' if a.test else 'validation'} acc {r['accuracy']:.3f} in {r['train_seconds']:.0f} s", flush=True)
 
 def summary(a):
     rows = []
@@ -140,7 +163,8 @@ def main():
     rn.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     rn.add_argument("--frac", type=float, default=0.2, help="share of each class's training clips held out (by person) for validation")
     rn.add_argument("--arrays", default=None, help="packed protocols (bench/sweep_device.py pack) instead of the data")
-    rn.add_argument("--out", default=str(REPO / "results" / "benchmarks" / "tune" / "ablation"))
+    rn.add_argument("--out", default=None, help="default: results/benchmarks/tune/ablation, or results/benchmarks/input_runs with --test")
+    rn.add_argument("--test", action="store_true", help="train on the whole training side and score the test people (a variant chosen on validation)")
     rn.add_argument("--device", default="cpu"); rn.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     rn.add_argument("--epochs", type=int, default=None, help="epochs per run (default: the recipe's; set only for smoke tests)")
     rn.add_argument("--deadline", type=float, default=float("inf"), help="seconds after which no new run starts")
@@ -151,6 +175,7 @@ def main():
     a = p.parse_args()
     if a.cmd == "run":
         for v in a.variants: settings_for(a.kind, v, a.epochs)   # an unknown variant fails before any data is read
+        if a.out is None: a.out = str(REPO / "results" / "benchmarks" / ("input_runs" if a.test else "tune/ablation"))
     run(a) if a.cmd == "run" else summary(a)
 
 if __name__ == "__main__":

@@ -832,8 +832,10 @@ PRIVATE_RECIPES = MappingProxyType({"stgcn_ft": "cv_stgcn_ft_default", "stgcn_nc
 # where this repository publishes tuning runs (validation scores on training subjects, not differentially private)
 TUNE_DIRS = ("benchmarks/tune", "privacy/tune")
 # where it publishes models and their predictions (their folders searched to the bottom): benchmark runs, the person-level
-# runs, the zoo's deployable models, the GPU configuration's runs and the multi-stream ensemble's members
-RUN_DIRS = ("benchmarks/runs", "privacy/runs", "benchmarks/person", "zoo", "benchmarks/gpu_runs", "benchmarks/stream_runs")
+# runs, the zoo's deployable models, the GPU configuration's runs, the multi-stream ensemble's members and the test runs
+# of input variants chosen on validation (bench/ablate_recipe.py run --test)
+RUN_DIRS = ("benchmarks/runs", "privacy/runs", "benchmarks/person", "zoo", "benchmarks/gpu_runs", "benchmarks/stream_runs",
+            "benchmarks/input_runs")
 
 # what a published run file or card is, by its role
 RELEASE_KINDS = MappingProxyType({"benchmark": "benchmark run (model, checkpoint if kept, test predictions)", "deployable": "deployable model",

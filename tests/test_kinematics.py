@@ -8,7 +8,7 @@ from prism.kinematics import (CHANNEL_WIDTHS, parse_channels, num_channels, chan
                               time_diff, bone_vectors, joint_angles, angle_triplets, frame_size, bone_lengths,
                               canonical_bone_lengths, normalize_bone_lengths)
 
-SPECS = ['pos', 'vel', 'acc', 'bone', 'angle', 'pos+vel', 'pos+bone', 'pos+bone+vel', 'pos+vel+acc+bone+angle']
+SPECS = ['pos', 'vel', 'acc', 'bone', 'angle', 'bvel', 'pos+vel', 'pos+bone', 'pos+bone+vel', 'pos+vel+acc+bone+angle', 'pos+vel+bone+bvel']
 
 
 def data_root() -> Path:
@@ -70,6 +70,23 @@ def test_missing_joint_frames_filled_or_kept():
     lay = get_layout('kinect20_utd')
     child = lay.children[5][0]
     assert np.isnan(kept[2:4, child, 6:9]).all()
+
+
+def test_vector_channels_turn_with_the_positions():
+    # the training augmentation turns and scales every 3-wide channel of a batch (prism.clip.Augment): that is the same as
+    # turning the positions first only if each such channel is linear in the positions; bone motion included
+    x = np.random.default_rng(5).normal(size=(9, 15, 3))
+    th = 0.7; R = 1.1 * np.array([[np.cos(th), 0, np.sin(th)], [0, 1, 0], [-np.sin(th), 0, np.cos(th)]])
+    for ch in ('pos', 'vel', 'acc', 'bone', 'bvel'):
+        np.testing.assert_allclose(compute_channels(x @ R.T, 'prism15', ch), compute_channels(x, 'prism15', ch) @ R.T.astype(np.float32), atol=1e-5)
+
+
+def test_bone_motion_is_the_bones_of_the_velocities():
+    x = np.random.default_rng(6).normal(size=(8, 20, 3))
+    np.testing.assert_allclose(compute_channels(x, 'kinect20_utd', 'bvel'), bone_vectors(time_diff(x), 'kinect20_utd'), atol=1e-5)
+    x[3, 7] = np.nan                                     # a missing joint: its bone and that bone's motion are missing there
+    kept = compute_channels(x, 'kinect20_utd', 'bvel', fill=None)
+    assert np.isnan(kept[3, 7]).all() and np.isfinite(kept[:, 0]).all()
 
 
 def test_bones_and_angles_invariant_to_translation():
