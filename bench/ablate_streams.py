@@ -19,7 +19,7 @@ softmax of the final model). A stream is a slice of the default clip (`pos+vel+b
 so every stream sees the same clips, people and normalisation. Runs whose file exists are skipped.
 
 Bone motion (`bvel`, the time difference of the bone vectors), the fourth stream of multi-stream skeleton models, came
-later (issue 15, session 14, on the CPU): its protocol is the default clip with `bvel` appended (`EXTENDED`: the first nine
+later, trained on the CPU: its protocol is the default clip with `bvel` appended (`EXTENDED`: the first nine
 channels and their statistics are the default clip's), so it needs the data, not the packed arrays. Its rule, written
 before its runs: bone motion joins the ensemble if "4 streams + fused, late" beats "3 streams + fused, late" by at least
 1 point of validation accuracy averaged over the three datasets (the members of the other rows stay as they were made).
