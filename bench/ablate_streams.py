@@ -43,7 +43,7 @@ def stream_protocol(p, stream:str):
     "The protocol `p` with only `stream`'s channels (`prism.experiments.protocol_channels`), or the default clip's for the fused model."
     import prism.experiments as E
     from prism.clip import DEFAULT_CLIP
-    if stream == FUSED: return p if p.clip.channels == DEFAULT_CLIP.channels else E.protocol_channels(p, DEFAULT_CLIP.channels)
+    if stream == FUSED: return E.protocol_channels(p, DEFAULT_CLIP.channels)
     if stream not in p.clip.channels.split("+"): raise SystemExit(f"{p.dataset}: the stream {stream!r} is not in these inputs ({p.clip.channels}); run it from the data")
     return E.protocol_channels(p, stream)
 
