@@ -25,6 +25,20 @@ before its runs: bone motion joins the ensemble if "4 streams + fused, late" bea
 1 point of validation accuracy averaged over the three datasets (the members of the other rows stay as they were made).
 
     PRISM_DATA=/path/to/data python bench/ablate_streams.py run --streams bvel --threads 1
+
+2-D clips for video poses (`--no-depth`: `prism.clip.ClipSpec(depth=False)`: depth 0 before normalising, so the centre
+and torso length are the image plane's; the augmentation's turns projected back onto the image plane, where
+bench/ablate_recipe.py's `combined_xy` turned flat poses into 3-D ones; public input statistics from 2-D public clips;
+runs under <out>/2d/): the five-network ensemble again on JHMDB's MediaPipe poses. Its "fused alone" row is the ST-GCN's
+default recipe on 2-D clips, the same settings, validation people and seeds as bench/ablate_recipe.py's `combined`.
+The rules, written before their runs (means of 3 seeds or draws, JHMDB's validation people):
+- one network: the 2-D clip for video poses if "fused alone" on 2-D clips beats `combined` (results/benchmarks/ablation.csv)
+  by at least 2 points, and is not below `combined_xy` by more than the larger of the two seeds' standard deviations;
+- the ensemble: the 2-D "4 streams + fused, late" replaces the 3-D one (results/benchmarks/streams.csv) if it beats it
+  by at least 2 points.
+
+    PRISM_DATA=/path/to/data python bench/ablate_streams.py run --no-depth --datasets jhmdb --threads 1
+    python bench/ablate_streams.py summary --runs results/benchmarks/tune/streams/2d --datasets jhmdb --out results/benchmarks/streams_2d.csv
 """
 from __future__ import annotations
 import argparse, sys, time
@@ -60,7 +74,8 @@ def run(a):
     s = E.recipe("stgcn") if a.epochs is None else E.recipe("stgcn", epochs=a.epochs)
     for ds in a.datasets:
         packed = a.arrays and (Path(a.arrays) / f"{ds}.npz").exists()
-        full = read_packed(Path(a.arrays), ds, cache) if packed else E.load_protocol(ds, clip=ClipSpec(channels=EXTENDED))
+        if packed and a.no_depth: raise SystemExit("--no-depth makes 2-D clips from the data: leave --arrays out")
+        full = read_packed(Path(a.arrays), ds, cache) if packed else E.load_protocol(ds, clip=ClipSpec(channels=EXTENDED, depth=not a.no_depth))
         val = full if a.test else E.validation_protocol(full)   # --test: the whole training side, scored on the test people
         for stream in a.streams:
             pv = stream_protocol(val, stream)
@@ -150,12 +165,14 @@ def main():
     rn.add_argument("--device", default="cpu"); rn.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     rn.add_argument("--epochs", type=int, default=None, help="epochs per run (default: the recipe's; set only for smoke tests)")
     rn.add_argument("--deadline", type=float, default=float("inf"), help="seconds after which no new run starts")
+    rn.add_argument("--no-depth", action="store_true", help="2-D clips (ClipSpec(depth=False)), runs under <out>/2d/")
     sm = sub.add_parser("summary", help="the table of the streams and ensembles")
     sm.add_argument("--runs", default=str(REPO / "results" / "benchmarks" / "tune" / "streams"))
     sm.add_argument("--datasets", nargs="+", default=["utd", "msr", "jhmdb"])
     sm.add_argument("--out", default=str(REPO / "results" / "benchmarks" / "streams.csv"))
     a = p.parse_args()
-    if a.cmd == "run" and a.out is None: a.out = str(REPO / "results" / "benchmarks" / ("stream_runs" if a.test else "tune/streams"))
+    if a.cmd == "run" and a.out is None:
+        a.out = str(REPO / "results" / "benchmarks" / ("stream_runs" if a.test else "tune/streams") / ("2d" if a.no_depth else ""))
     run(a) if a.cmd == "run" else summary(a)
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@
 # %% ../nbs/03b_clip.ipynb #bbe7d2e1
 from __future__ import annotations
 import math, warnings
-from dataclasses import dataclass, asdict
+from dataclasses import dataclass, asdict, replace
 from pathlib import Path
 from typing import Callable, Sequence
 import numpy as np
@@ -17,22 +17,24 @@ from .data import SkeletonRecord, load_utd_mhad, load_msr_action3d, load_generic
 from .jhmdb import load_jhmdb
 
 # %% auto #0
-__all__ = ['DEFAULT_CLIP', 'ClipSpec', 'resample_times', 'resample', 'yaw_matrix', 'rotate_vectors', 'turn_view', 'Augment',
-           'clip_positions', 'sample_positions', 'positions_tensor', 'clip_tensor', 'clip_arrays', 'make_loader',
-           'PRISMDataset']
+__all__ = ['DEFAULT_CLIP', 'ClipSpec', 'resample_times', 'resample', 'yaw_matrix', 'rotate_vectors', 'drop_depth', 'turn_view',
+           'Augment', 'augment_for', 'clip_positions', 'sample_positions', 'positions_tensor', 'clip_tensor',
+           'clip_arrays', 'make_loader', 'PRISMDataset']
 
 # %% ../nbs/03b_clip.ipynb #f17ac4f2
 @dataclass(frozen=True)
 class ClipSpec:
-    "How a record becomes a model input: the layout the model works in, its channels and its frames per clip."
+    "How a record becomes a model input: the layout the model works in, its channels, its frames per clip, and whether it keeps depth."
     layout:str="prism15" # joint layout of the model (records are mapped to it with `to_common`)
     channels:str="pos+vel+bone" # kinematic channels (`prism.kinematics`), joined by '+'
     frames:int=32 # frames per clip after resampling
+    depth:bool=True # False: a 2-D clip, depth (z) set to 0 before normalising, for poses whose depth is a guess (one camera)
 
     def __post_init__(self):
         get_layout(self.layout)                                  # unknown layout: a clear error
         object.__setattr__(self, "channels", "+".join(parse_channels(self.channels)))
         if not isinstance(self.frames, int) or self.frames < 2: raise ValueError(f"frames must be an integer >= 2, got {self.frames!r}")
+        if not isinstance(self.depth, bool): raise ValueError(f"depth must be True or False, got {self.depth!r}")
     @property
     def in_channels(self) -> int: return num_channels(self.channels)
     @property
@@ -95,17 +97,26 @@ def rotate_vectors(x:torch.Tensor, # (N, C, T, V) batch
     for k, g in enumerate(groups): out[:, g] = rot[:, k]
     return out
 
+def drop_depth(x:torch.Tensor, # (N, C, T, V) batch
+               groups:Sequence[slice], # the 3-wide channel slices holding (x, y, z) vectors
+              ) -> torch.Tensor:
+    "A copy of `x` whose channel `groups` have depth (z) 0: the vectors as the camera's image shows them."
+    out = x.clone()
+    for g in groups: out[:, g.start + 2] = 0
+    return out
+
 def turn_view(X:np.ndarray|torch.Tensor, # (N, C, T, V) model inputs made with `spec`
               degrees:float, # angle about the vertical axis (positive turns x towards z)
               spec:ClipSpec=None, # what the channels are (None: `DEFAULT_CLIP`)
              ) -> np.ndarray|torch.Tensor:
-    "The inputs `X` as seen by a camera turned `degrees` about the vertical axis: every 3-wide channel rotated."
+    "The inputs `X` as seen by a camera turned `degrees` about the vertical axis: every 3-wide channel rotated (projected for 2-D clips)."
     spec = spec or DEFAULT_CLIP
     if X.ndim != 4 or X.shape[1] != spec.in_channels:
         raise ValueError(f"turn_view needs (N, {spec.in_channels}, T, V) inputs of {spec.channels!r}, got shape {tuple(X.shape)}")
     groups = [s for s in channel_slices(spec.channels).values() if s.stop - s.start == 3]
     t = torch.as_tensor(X)
     out = rotate_vectors(t, yaw_matrix(math.radians(degrees)), groups)
+    if not spec.depth: out = drop_depth(out, groups)
     return out.numpy() if isinstance(X, np.ndarray) else out
 
 # %% ../nbs/03b_clip.ipynb #401c5a43
@@ -117,14 +128,17 @@ class Augment:
     shift:int=2 # temporal shift, uniform in [-shift, shift] frames (edge-padded)
     jitter:float=0. # std of Gaussian noise added to the rotated channels (torso lengths)
     crop:tuple[float,float]=(0.8, 1.0) # fraction of a clip kept by the random temporal crop (where a clip is resampled from its record)
+    depth:bool=True # False: for 2-D clips, every turned vector is projected back onto the image plane (depth 0); see `augment_for`
 
     def __post_init__(self):
         if self.rotate_deg < 0 or not 0 <= self.scale < 1 or self.shift < 0 or self.jitter < 0:
             raise ValueError(f"Augment needs rotate_deg >= 0, 0 <= scale < 1, shift >= 0 and jitter >= 0, got {self}")
         if not 0 < self.crop[0] <= self.crop[1] <= 1: raise ValueError(f"crop must satisfy 0 < low <= high <= 1, got {self.crop}")
     def settings(self) -> dict:
-        "The augmentation's settings as data (what run files record)."
-        return {"class": "Augment", **asdict(self)}
+        "The augmentation's settings as data (what run files record; `depth` only when False, the clip's own setting)."
+        d = asdict(self)
+        if d["depth"]: del d["depth"]
+        return {"class": "Augment", **d}
 
     def __call__(self, x:np.ndarray|torch.Tensor, # a (T, V, 3) numpy clip of positions or an (N, C, T, V) torch batch
                  generator:torch.Generator|np.random.Generator|None=None, # source of randomness (None: torch's global one)
@@ -153,19 +167,33 @@ class Augment:
             out = torch.gather(out, 2, idx[:, None, :, None].expand(n, c, t, v))
         if self.jitter and g:
             out[:, :3 * g] = out[:, :3 * g] + self.jitter * torch.randn(out[:, :3 * g].shape, generator=gen).to(x.dtype).to(x.device)
-        return out
+        return out if self.depth else drop_depth(out, [slice(3 * k, 3 * k + 3) for k in range(g)])
+
+def augment_for(spec:ClipSpec, # the clips the augmentation will see
+                augment:Augment|None, # an augmentation, or None
+               ) -> Augment|None:
+    "`augment` as it applies to clips of `spec`: on 2-D clips its turns are projected back onto the image plane (None stays None)."
+    return None if augment is None else replace(augment, depth=augment.depth and spec.depth)
 
 # %% ../nbs/03b_clip.ipynb #6e3a61b8
+def _flat(x:np.ndarray) -> np.ndarray:
+    "(..., 3+) positions with depth (column 2) 0 where it was known (missing stays missing)."
+    x = np.array(x, dtype=np.float64); x[..., 2] = np.where(np.isnan(x[..., 2]), np.nan, 0.)
+    return x
+
 def clip_positions(rec:SkeletonRecord, # a record in any registered layout
                    layout:str="prism15", # layout to map to
                    transform:Callable|None=None, # f(x, layout) -> x on the normalised pose in the record's own layout (e.g. `prism.kinematics.normalize_bone_lengths`)
+                   depth:bool=True, # False: depth set to 0 before normalising (a 2-D clip: torso length and centre in the image plane)
                   ) -> np.ndarray:
     "(T, V, 3) float64 positions of a record: y up, first frame's hips at the origin, median torso length 1, in `layout`."
     check_clip_length(rec.num_frames, rec.source)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            x = normalize_pose(orient_up(rec.joints, rec.layout), rec.layout, center="first", scale=True, rotate=False)[..., :3]
+            x = orient_up(rec.joints, rec.layout)
+            if not depth: x = _flat(x)
+            x = normalize_pose(x, rec.layout, center="first", scale=True, rotate=False)[..., :3]
         if transform is not None: x = transform(x, rec.layout)
         if layout != rec.layout: x = to_common(x, rec.layout, layout)
     except ValueError as e: raise ValueError(f"{rec.source}: {e}") from None
@@ -189,8 +217,9 @@ def positions_tensor(x:np.ndarray, # (T, V, 3) positions from `clip_positions`
                      rng:np.random.Generator|None=None, # None: evaluation (uniform times, no augmentation); else training draws
                      augment:Augment|None=None, # training augmentation (used only with `rng`)
                     ) -> np.ndarray:
-    "(C, T, V) float32 model input from positions: resampled to `spec.frames`, augmented when training, `spec.channels`."
-    return compute_channels(sample_positions(x, spec.frames, rng, augment), spec.layout, spec.channels).transpose(2, 0, 1).astype(np.float32)
+    "(C, T, V) float32 model input from positions: resampled to `spec.frames`, augmented when training (2-D clips stay 2-D), `spec.channels`."
+    x = sample_positions(x, spec.frames, rng, augment_for(spec, augment))
+    return compute_channels(x, spec.layout, spec.channels).transpose(2, 0, 1).astype(np.float32)
 
 def clip_tensor(rec:SkeletonRecord, # a record in any registered layout
                 spec:ClipSpec=DEFAULT_CLIP, # layout, channels and frames of the model
@@ -199,7 +228,7 @@ def clip_tensor(rec:SkeletonRecord, # a record in any registered layout
                 transform:Callable|None=None, # optional f(x, layout) on the normalised pose (see `clip_positions`)
                ) -> np.ndarray:
     "(C, T, V) float32 model input of one record: the one path from a record to what a model reads."
-    return positions_tensor(clip_positions(rec, spec.layout, transform), spec, rng, augment)
+    return positions_tensor(clip_positions(rec, spec.layout, transform, spec.depth), spec, rng, augment)
 
 # %% ../nbs/03b_clip.ipynb #30cd2b09
 def clip_arrays(records:Sequence[SkeletonRecord], # records of one dataset
@@ -255,8 +284,8 @@ class PRISMDataset(Dataset):
                              "build one PRISMDataset per dataset or relabel the records first")
         self.records, self.spec, self.train, self.seed, self.epoch = records, spec, train, seed, 0
         self.layout = get_layout(spec.layout)
-        self.augment = (augment or Augment()) if train else None
-        self.clips = [clip_positions(r, spec.layout) for r in records]
+        self.augment = augment_for(spec, augment or Augment()) if train else None
+        self.clips = [clip_positions(r, spec.layout, depth=spec.depth) for r in records]
 
     def __len__(self) -> int: return len(self.records)
     def set_epoch(self, epoch:int):

@@ -20,7 +20,7 @@ from .catalog import PROTOCOLS, PUBLIC_ONLY, MODEL_KINDS, CONFIGS
 from .io import atomic_write, write_json_atomic, read_json, stamp, file_hash
 from .data import load_utd_mhad, load_msr_action3d, load_utkinect, utd_cross_subject, msr_cross_subject, load_generic
 from .jhmdb import load_jhmdb, JHMDBClip, make_jhmdb_split
-from .clip import ClipSpec, DEFAULT_CLIP, Augment, clip_arrays, make_loader
+from .clip import ClipSpec, DEFAULT_CLIP, Augment, augment_for, clip_arrays, make_loader
 from .kinematics import CHANNEL_WIDTHS, channel_slices
 from .models import InputNorm, STGCN_PRISM, LSTMBaseline, PyramidNCM, HybridNCM, StreamEnsemble, run_model, predict, model_cost
 from .userdata import SPLIT_RULES, parse_split, split_records
@@ -484,10 +484,10 @@ def pretrain_public(public:PublicData, # the dataset treated as public (all its 
     m.input_norm.fit(public.X)   # public statistics
     if kind == "stgcn":   # the end-to-end recipe (warm-up, label smoothing, its augmentation), its epochs and batch
         tr = PrivacyPreservingTrainer(m, None, lr=s.lr, seed=seed, lr_schedule="cosine", warmup_epochs=s.warmup_epochs, label_smoothing=s.label_smoothing,
-                                      track_epsilon=False, augment=s.augment, weight_decay=s.weight_decay, device=device)
+                                      track_epsilon=False, augment=augment_for(clip, s.augment), weight_decay=s.weight_decay, device=device)
         tr.train(make_loader(public.X, public.y, s.batch_size, shuffle=True, seed=seed), None, num_epochs=s.epochs)
     else:
-        tr = PrivacyPreservingTrainer(m, None, lr=s.pretrain_lr, weight_decay=5e-4, augment=Augment(), seed=seed, lr_schedule="cosine",
+        tr = PrivacyPreservingTrainer(m, None, lr=s.pretrain_lr, weight_decay=5e-4, augment=augment_for(clip, Augment()), seed=seed, lr_schedule="cosine",
                                       track_epsilon=False, device=device)
         tr.train(make_loader(public.X, public.y, 32, shuffle=True, seed=seed), None, num_epochs=s.pretrain_epochs)
     m = m.cpu().eval()
@@ -504,6 +504,7 @@ def fit_private_head(model:nn.Module, # backbone from public pretraining (`STGCN
                      settings:TrainSettings|None=None, # lr, epochs, batch, EMA, views of the head (None: `RECIPES["stgcn_ft"]`)
                      seed:int=0, # seed of initialisation and augmentation (noise and sampling are secret unless config.reproducible)
                      view_pool:int=8, # augmented views computed per clip (each step draws `settings.views` of them)
+                     clip:ClipSpec=DEFAULT_CLIP, # how `X` was made (2-D clips get 2-D views)
                     ) -> tuple:
     "Train `model.head` alone on frozen pooled features of the private clips; the public standardisation is folded into the head."
     s = settings or recipe("stgcn_ft")
@@ -514,7 +515,7 @@ def fit_private_head(model:nn.Module, # backbone from public pretraining (`STGCN
     f_in, pick = feats(X), None
     if s.views > 1:   # a pool of augmented views of every private clip, through the frozen backbone
         torch.manual_seed(seed)
-        aug = Augment()
+        aug = augment_for(clip, Augment())
         f_in = torch.stack([f_in] + [feats(aug(torch.as_tensor(X, dtype=torch.float32))) for _ in range(view_pool)], 1)
         pick = lambda v: v[torch.arange(len(v)), torch.randint(1, v.shape[1], (len(v),))]   # one random view per clip
     torch.manual_seed(seed)
@@ -680,10 +681,10 @@ def run_experiment(protocol:Protocol, # what to train and test on (`load_protoco
                 res = fit_private_ncm(model, Xtr, ytr, backbone.public_feature_stats, cfg, persons, seed, s.dims,
                                       protocol.public.X if s.dims else None)
             elif ft:
-                tr, res = fit_private_head(model, Xtr, ytr, backbone.public_feature_stats, cfg, persons, s, seed)
+                tr, res = fit_private_head(model, Xtr, ytr, backbone.public_feature_stats, cfg, persons, s, seed, clip=protocol.clip)
             else:
                 tr = PrivacyPreservingTrainer(model, cfg, lr=lr, seed=seed, lr_schedule="cosine", warmup_epochs=s.warmup_epochs,
-                                              label_smoothing=s.label_smoothing, track_epsilon=False, augment=s.augment,
+                                              label_smoothing=s.label_smoothing, track_epsilon=False, augment=augment_for(protocol.clip, s.augment),
                                               weight_decay=0.0 if private else s.weight_decay, device=device,
                                               clips_per_person=_clips_per_person(persons))
                 res = tr.train(unit_loader(Xtr, ytr, persons, bs, cfg, seed), None, num_epochs=epochs)
@@ -694,7 +695,7 @@ def run_experiment(protocol:Protocol, # what to train and test on (`load_protoco
     out = {**stamp(command), "dataset": protocol.dataset, "protocol": protocol.description, "model": kind, "seed": seed,
            "epsilon": float(epsilon) if private else None, "delta": delta if private else None,
            "private": bool(private and not reproducible), "privacy_unit": unit if private else None,
-           "layout": protocol.clip.layout, "spec": protocol.clip.channels, "frames": protocol.clip.frames,
+           "layout": protocol.clip.layout, "spec": protocol.clip.channels, "frames": protocol.clip.frames, "depth": protocol.clip.depth,
            "input_norm_from": protocol.norm_from, "pretrained_on": protocol.public.name if ft or kind in ("pyramid_ncm", "hybrid_ncm") else None,
            **({"public_backbone": Path(protocol.public.checkpoint).name} if ft and protocol.public.checkpoint else {}), "device": str(device),
            **classification_metrics(protocol.y_test, y_pred, k), "num_train": int(len(ytr)), "num_test": int(len(protocol.y_test)),
@@ -750,7 +751,7 @@ def run_cost(r:dict, # a run file's record (`run_experiment`)
              if k in ("channels", "hidden_size", "dims", "degree", "learn_topology", "extras", "backbone_epochs", "backbone_weight", "backbone_dims")}
     if "backbone_weight" in (r.get("hparams") or {}):   # hybrid_ncm: the weight the run used (weight 1 drops the pyramid's features)
         sizes.update(backbone_weight=r["hparams"]["backbone_weight"], backbone_weight_by_eps=())
-    clip = ClipSpec(r["layout"], r["spec"], r["frames"])
+    clip = ClipSpec(r["layout"], r["spec"], r["frames"], bool(r.get("depth", True)))
     costs = [model_cost(build_model(r["model"], c, len(r["classes"]), recipe(r["model"], **sizes)), c.shape)
              for c in ([replace(clip, channels=st) for st in s["streams"]] if s.get("streams") else [clip])]   # a late ensemble: its members
     return {"params": sum(c["params"] for c in costs), "flops": sum(c["flops"] for c in costs)}

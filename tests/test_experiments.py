@@ -237,3 +237,26 @@ def test_pooled_public_data(data_root, tmp_path):
     back, _, _, words = B.load_public(tmp_path / "pooled", data_root)
     assert (back.name, back.checkpoint, back.X.shape) == ("msr+utkinect", str(tmp_path / "pooled"), pub.X.shape)
     assert words.startswith("checkpoint pooled, its own statistics")
+
+
+def test_2d_clips_stay_2d(tiny, tmp_path, monkeypatch):
+    "A 2-D protocol (ClipSpec(depth=False)): every trainer gets a projecting augmentation; run file and card say depth false."
+    from prism.checkpoint import load_checkpoint, card_contract, checkpoint_paths
+    X, y, _, _ = tiny
+    X2 = X.copy(); X2[:, 2::3] = 0
+    Xp = (np.random.default_rng(3).normal(size=(20, 9, 16, 15)) * 2 + 1).astype(np.float32); Xp[:, 2::3] = 0
+    clip = ClipSpec(frames=16, depth=False)
+    p = Protocol("utd", "synthetic 2-D test data", X2, y, X2, y, np.array([f"p{i % 6}" for i in range(len(y))]),
+                 np.array([f"q{i % 6}" for i in range(len(y))]), tuple("abcd"), clip, public=PublicData("pub", Xp, np.arange(20) % 5))
+    seen, real = [], B.PrivacyPreservingTrainer
+    def spy(*a, **k):
+        seen.append(k.get("augment")); return real(*a, **k)
+    monkeypatch.setattr(B, "PrivacyPreservingTrainer", spy)
+    out = run_experiment(p, "stgcn", None, 0, FAST["stgcn"], checkpoint=tmp_path / "m2d")
+    run_experiment(p, "stgcn_ft", None, 0, FAST["stgcn_ft"])    # public pretraining + head
+    assert [a.depth for a in seen if a is not None and hasattr(a, "depth")] == [False, False]
+    assert out["depth"] is False
+    _, card = load_checkpoint(tmp_path / "m2d")
+    assert card["depth"] is False and card_contract(card) == clip
+    assert "Depth**: none (2-D clips" in checkpoint_paths(tmp_path / "m2d")["markdown"].read_text()
+    assert card_contract({k: v for k, v in card.items() if k != "depth"}).depth   # cards from before depth existed: 3-D
