@@ -212,12 +212,14 @@ def sample_positions(x:np.ndarray, # (T, V, 3) positions from `clip_positions`
     x = resample(x, resample_times(len(x), frames, rng, augment.crop if train else (1., 1.)))
     return augment(x, rng) if train else x
 
-def positions_tensor(x:np.ndarray, # (T, V, 3) positions from `clip_positions`
+def positions_tensor(x:np.ndarray, # (T, V, 3) positions from `clip_positions` (with `depth=spec.depth`)
                      spec:ClipSpec=DEFAULT_CLIP, # layout, channels and frames
                      rng:np.random.Generator|None=None, # None: evaluation (uniform times, no augmentation); else training draws
                      augment:Augment|None=None, # training augmentation (used only with `rng`)
                     ) -> np.ndarray:
     "(C, T, V) float32 model input from positions: resampled to `spec.frames`, augmented when training (2-D clips stay 2-D), `spec.channels`."
+    if not spec.depth and np.nan_to_num(x[..., 2]).any():
+        raise ValueError("the clip spec is 2-D (depth=False) but these positions have depth: make them with clip_positions(rec, layout, depth=False)")
     x = sample_positions(x, spec.frames, rng, augment_for(spec, augment))
     return compute_channels(x, spec.layout, spec.channels).transpose(2, 0, 1).astype(np.float32)
 
