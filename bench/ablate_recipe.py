@@ -56,6 +56,11 @@ COMBINED = VARIANTS["combined"]
 VARIANTS.update({"combined_wide": {**COMBINED, "channels": (64, 128, 128)},
                  "combined_deep": {**COMBINED, "channels": (64, 64, 128, 128, 256, 256)},
                  "combined_epochs150": {**COMBINED, "epochs": 150}})
+# a public start: the CPU default begun from the same network trained on the protocol's public clips (its own recipe for 50
+# epochs; UTD-MHAD's for MSR Action3D and JHMDB, MSR Action3D's for UTD-MHAD), all but its head. The rule, written before
+# its runs: the public start for the CPU default if it beats `combined` by at least 2 points on MSR Action3D's validation
+# people (the dataset furthest from its target) and loses no more than the larger seed sd on UTD-MHAD's and JHMDB's
+VARIANTS["combined_public50"] = {**COMBINED, "public_init_epochs": 50}
 
 # one change of the INPUT at a time (the clip spec, or a filter on the normalised poses), with the kind's recipe unchanged
 INPUTS = {

@@ -260,11 +260,12 @@ def stream_index(channels:str, # the protocol's channel spec, e.g. "pos+vel+bone
 def protocol_channels(protocol:Protocol, # a protocol
                       stream:str, # the channel groups to keep (`stream_index`)
                      ) -> Protocol:
-    "The protocol with only `stream`'s channels: its inputs and input statistics cut, everything else the same."
+    "The protocol with only `stream`'s channels: its inputs, input statistics and public clips cut, everything else the same."
     i = stream_index(protocol.clip.channels, stream)
     cut = lambda a: None if a is None else a[i]
+    pub = protocol.public if protocol.public is None else replace(protocol.public, X=protocol.public.X[:, i])
     return replace(protocol, X_train=protocol.X_train[:, i], X_test=protocol.X_test[:, i], norm_mean=cut(protocol.norm_mean),
-                   norm_std=cut(protocol.norm_std), clip=replace(protocol.clip, channels=stream))
+                   norm_std=cut(protocol.norm_std), clip=replace(protocol.clip, channels=stream), public=pub)
 
 # %% ../nbs/06a_experiments.ipynb #3756d429
 # kinds whose backbone is pretrained on the public dataset -> the kind whose pretraining they use
@@ -301,6 +302,7 @@ class TrainSettings:
     backbone_weight:float=0.75 # hybrid_ncm: the backbones' share of the summed kernel (the pyramid has the rest), when `backbone_weight_by_eps` is empty
     backbone_weight_by_eps:tuple=() # hybrid_ncm: ((epsilon, weight), ...) chosen on validation; a run takes the nearest epsilon's (`backbone_weight_at`)
     backbone_dims:int=48 # hybrid_ncm: dimensions of each backbone's public map
+    public_init_epochs:int=0 # stgcn: start from the same network trained first on the protocol's public clips (these settings, this many epochs), all but its head (0: from scratch)
 
     def __post_init__(self):
         for k in ("lr", "epochs", "batch_size", "lr_dp", "epochs_dp", "batch_size_dp", "max_grad_norm", "pretrain_lr", "pretrain_epochs", "views", "degree"):
@@ -319,6 +321,8 @@ class TrainSettings:
         if not all(math.isfinite(e) and e > 0 and 0 < w <= 1 for e, w in sched) or len({e for e, _ in sched}) != len(sched):
             raise ValueError(f"backbone_weight_by_eps needs distinct finite epsilons > 0 and weights in (0, 1], got {self.backbone_weight_by_eps!r}")
         object.__setattr__(self, "backbone_weight_by_eps", sched)
+        if self.public_init_epochs and not (isinstance(self.public_init_epochs, int) and self.warmup_epochs < self.public_init_epochs):
+            raise ValueError(f"public_init_epochs must be 0 (no public start) or an integer above warmup_epochs={self.warmup_epochs}, got {self.public_init_epochs!r}")
         if self.backbone_dims < 1: raise ValueError(f"backbone_dims must be >= 1, got {self.backbone_dims!r}")
         if len(set(self.streams)) != len(self.streams) or not all(isinstance(s, str) and s for s in self.streams):
             raise ValueError(f"streams must be distinct channel specs such as 'pos+vel+bone', 'vel', got {self.streams}")
@@ -608,21 +612,22 @@ def _backbone(protocol:Protocol, kind:str, s:TrainSettings, seed:int, device:str
     if backbones is not None: backbones[key] = m
     return m
 
-def _hybrid_backbones(protocol:Protocol, s:TrainSettings, seed:int, device:str, backbones:dict|None) -> list:
-    "hybrid_ncm's ST-GCNs, one per `s.backbone_epochs` entry, trained on the protocol's public clips (each once per public dataset, seed and epochs when the caller keeps `backbones`)."
+def _public_stgcn(protocol:Protocol, s:TrainSettings, seed:int, device:str, backbones:dict|None, who:str) -> nn.Module:
+    "An ST-GCN trained end to end with settings `s` on the protocol's public clips (once per public dataset, seed, settings and clip when the caller keeps `backbones`)."
     pub = protocol.public
-    if pub is None: raise ValueError("no public dataset: hybrid_ncm trains its backbones on public clips (load the protocol with norm_from='public')")
+    if pub is None: raise ValueError(f"no public dataset: {who} trains on public clips (load the protocol with norm_from='public')")
     if pub.checkpoint is not None:
-        raise ValueError(f"hybrid_ncm trains its own backbones on the public clips; the public checkpoint {Path(pub.checkpoint).name} is not used by it: "
+        raise ValueError(f"{who} trains its own network on the public clips; the public checkpoint {Path(pub.checkpoint).name} is not used by it: "
                          "give a library dataset (or several joined by '+') as the public data")
-    out = []
-    for e in s.backbone_epochs:
-        key = (pub.name, id(pub), "stgcn", seed, e, json.dumps(_backbone_settings(e).settings()), protocol.clip)
-        m = backbones.get(key) if backbones is not None else None
-        if m is None: m = pretrain_public(pub, protocol.clip, "stgcn", _backbone_settings(e), seed, device)
-        if backbones is not None: backbones[key] = m
-        out.append(m)
-    return out
+    key = (pub.name, id(pub), "stgcn", seed, json.dumps(s.settings()), protocol.clip)
+    m = backbones.get(key) if backbones is not None else None
+    if m is None: m = pretrain_public(pub, protocol.clip, "stgcn", s, seed, device)
+    if backbones is not None: backbones[key] = m
+    return m
+
+def _hybrid_backbones(protocol:Protocol, s:TrainSettings, seed:int, device:str, backbones:dict|None) -> list:
+    "hybrid_ncm's ST-GCNs, one per `s.backbone_epochs` entry, trained on the protocol's public clips (`_public_stgcn`)."
+    return [_public_stgcn(protocol, _backbone_settings(e), seed, device, backbones, "hybrid_ncm") for e in s.backbone_epochs]
 
 def run_experiment(protocol:Protocol, # what to train and test on (`load_protocol`)
                    kind:str="stgcn", # one of MODEL_KINDS
@@ -646,6 +651,8 @@ def run_experiment(protocol:Protocol, # what to train and test on (`load_protoco
     private = not is_nonprivate(epsilon)
     if checkpoint is not None and out_dir is not None and checkpoint_paths(checkpoint)["card"].resolve() == (Path(out_dir) / f"{run_name(protocol.dataset, kind, epsilon, seed)}.json").resolve():
         raise ValueError(f"checkpoint {checkpoint} would write its card where the run file goes ({out_dir}): give the checkpoint another stem or folder")
+    if s.public_init_epochs and kind != "stgcn":
+        raise ValueError(f"public_init_epochs is for the end-to-end ST-GCN (kind 'stgcn'), got {kind!r}")
     if s.streams and (private or kind not in ("stgcn", "lstm")):
         raise ValueError(f"a late ensemble (streams {s.streams}) is for the end-to-end kinds stgcn and lstm without DP, got {kind!r} at "
                          f"epsilon {epsilon}: under DP every member would spend its own budget")
@@ -665,7 +672,12 @@ def run_experiment(protocol:Protocol, # what to train and test on (`load_protoco
         model.load_state_dict({n: v for n, v in backbone.state_dict().items() if not n.startswith("head.")}, strict=False)
     if kind == "hybrid_ncm":   # the pyramid (its public input statistics set above) with backbones trained on the public clips
         model = HybridNCM(model.pyramid, _hybrid_backbones(protocol, s, seed, device, backbones), s.backbone_weight_at(epsilon), s.backbone_dims)
-    t0 = time.perf_counter()
+    t0 = time.perf_counter()   # a public start trained here counts in the run's training time
+    init = kind == "stgcn" and s.public_init_epochs > 0   # a late ensemble's members each start so (below)
+    if init and model is not None:   # start from the network trained on the public clips (shared through `backbones`), its head excepted
+        pub_s = replace(s, epochs=s.public_init_epochs, public_init_epochs=0)
+        start = _public_stgcn(protocol, pub_s, seed, device, backbones, "public_init_epochs")
+        model.load_state_dict({n: v for n, v in start.state_dict().items() if not n.startswith(("head.", "input_norm."))}, strict=False)
     if s.streams:   # a late ensemble: one network per stream, each trained by this function on its channels alone
         subs = [run_experiment(protocol_channels(protocol, st), kind, None, seed, replace(s, streams=()), delta=delta, device=device,
                                return_model=True) for st in s.streams]
@@ -696,7 +708,7 @@ def run_experiment(protocol:Protocol, # what to train and test on (`load_protoco
            "epsilon": float(epsilon) if private else None, "delta": delta if private else None,
            "private": bool(private and not reproducible), "privacy_unit": unit if private else None,
            "layout": protocol.clip.layout, "spec": protocol.clip.channels, "frames": protocol.clip.frames, "depth": protocol.clip.depth,
-           "input_norm_from": protocol.norm_from, "pretrained_on": protocol.public.name if ft or kind in ("pyramid_ncm", "hybrid_ncm") else None,
+           "input_norm_from": protocol.norm_from, "pretrained_on": protocol.public.name if ft or init or kind in ("pyramid_ncm", "hybrid_ncm") else None,
            **({"public_backbone": Path(protocol.public.checkpoint).name} if ft and protocol.public.checkpoint else {}), "device": str(device),
            **classification_metrics(protocol.y_test, y_pred, k), "num_train": int(len(ytr)), "num_test": int(len(protocol.y_test)),
            "train_seconds": seconds, "ledger": res["ledger"], "settings": s.settings(), "hparams": res["hparams"],

@@ -260,3 +260,33 @@ def test_2d_clips_stay_2d(tiny, tmp_path, monkeypatch):
     assert card["depth"] is False and card_contract(card) == clip
     assert "Depth**: none (2-D clips" in checkpoint_paths(tmp_path / "m2d")["markdown"].read_text()
     assert card_contract({k: v for k, v in card.items() if k != "depth"}).depth   # cards from before depth existed: 3-D
+
+
+def test_public_start_begins_from_the_public_network(tiny, monkeypatch):
+    "public_init_epochs: the run starts from an ST-GCN trained on the public clips (all but head and input statistics), shared through `backbones`; the streams' members each get one on their channels."
+    p = _protocol(tiny)
+    calls, real = [], B.pretrain_public
+    def marked(public, clip, kind, settings, seed, device):   # the real pretraining, then every block weight set to 0.25
+        calls.append((public.X.shape[1], kind, settings.epochs, settings.public_init_epochs))
+        m = real(public, clip, kind, settings, seed, device)
+        with torch.no_grad():
+            for n, v in m.named_parameters():
+                if not n.startswith("head."): v.fill_(0.25)
+        return m
+    monkeypatch.setattr(B, "pretrain_public", marked)
+    s = recipe("stgcn", epochs=1, batch_size=8, channels=(8, 16), lr=1e-9, public_init_epochs=2)
+    shared = {}
+    out, model = run_experiment(p, "stgcn", None, 0, s, return_model=True, backbones=shared)
+    assert calls == [(9, "stgcn", 2, 0)] and len(shared) == 1 and out["pretrained_on"] == "pub" and out["settings"]["public_init_epochs"] == 2
+    blocks = {n: v for n, v in model.named_parameters() if n.startswith("blocks.")}
+    assert blocks and all(torch.allclose(v, torch.full_like(v, 0.25), atol=1e-6) for v in blocks.values())   # the start's weights (lr ~ 0)
+    start = next(iter(shared.values()))
+    assert model.head.out_features == 4 and start.head.out_features == 5                # the protocol's classes, the public's
+    assert not torch.equal(model.input_norm.mean, start.input_norm.mean)                 # the protocol's input statistics, not the start's
+    run_experiment(p, "stgcn", None, 0, s, backbones=shared)
+    assert len(calls) == 1                                                            # the same start, reused
+    ens = run_experiment(p, "stgcn", None, 0, recipe("stgcn", epochs=1, batch_size=8, channels=(8, 16), public_init_epochs=1, streams=("vel", "pos+bone")))
+    assert [c[0] for c in calls[1:]] == [3, 6] and ens["pretrained_on"] == "pub"       # each member's start sees its channels only
+    with pytest.raises(ValueError, match="for the end-to-end ST-GCN"): run_experiment(p, "lstm", None, 0, recipe("lstm", epochs=1, public_init_epochs=1))
+    with pytest.raises(ValueError, match="no public dataset"): run_experiment(_protocol(tiny, public=False), "stgcn", None, 0, s)
+    with pytest.raises(ValueError, match="an integer above warmup_epochs=5"): recipe("stgcn", public_init_epochs=5)
