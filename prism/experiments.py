@@ -136,6 +136,8 @@ def load_public(public:str|Path|PublicData, # a library dataset ("utd", "msr", "
                              f"({stem.with_suffix('.safetensors')} not found)")
         _, card = load_checkpoint(stem)
         ref = card.get("pretrained_on") or card.get("dataset")
+        if card.get("public_start") and not card.get("pretrained_on"):   # a public start: its weights saw both datasets' clips
+            ref = f"{ref}+{card['public_start']}"
         if not _library_name(ref):
             raise ValueError(f"checkpoint {stem.name}: its backbone was trained on {ref!r}, not on a library dataset ({', '.join(PROTOCOLS + PUBLIC_ONLY)}), "
                              "so it is not public data; use one trained on public data (prism train --dataset ... --checkpoint, or the model zoo)")
@@ -708,7 +710,8 @@ def run_experiment(protocol:Protocol, # what to train and test on (`load_protoco
            "epsilon": float(epsilon) if private else None, "delta": delta if private else None,
            "private": bool(private and not reproducible), "privacy_unit": unit if private else None,
            "layout": protocol.clip.layout, "spec": protocol.clip.channels, "frames": protocol.clip.frames, "depth": protocol.clip.depth,
-           "input_norm_from": protocol.norm_from, "pretrained_on": protocol.public.name if ft or init or kind in ("pyramid_ncm", "hybrid_ncm") else None,
+           "input_norm_from": protocol.norm_from, "pretrained_on": protocol.public.name if ft or kind in ("pyramid_ncm", "hybrid_ncm") else None,
+           **({"public_start": protocol.public.name} if init else {}),
            **({"public_backbone": Path(protocol.public.checkpoint).name} if ft and protocol.public.checkpoint else {}), "device": str(device),
            **classification_metrics(protocol.y_test, y_pred, k), "num_train": int(len(ytr)), "num_test": int(len(protocol.y_test)),
            "train_seconds": seconds, "ledger": res["ledger"], "settings": s.settings(), "hparams": res["hparams"],

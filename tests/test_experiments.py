@@ -277,7 +277,8 @@ def test_public_start_begins_from_the_public_network(tiny, monkeypatch):
     s = recipe("stgcn", epochs=1, batch_size=8, channels=(8, 16), lr=1e-9, public_init_epochs=2)
     shared = {}
     out, model = run_experiment(p, "stgcn", None, 0, s, return_model=True, backbones=shared)
-    assert calls == [(9, "stgcn", 2, 0)] and len(shared) == 1 and out["pretrained_on"] == "pub" and out["settings"]["public_init_epochs"] == 2
+    assert calls == [(9, "stgcn", 2, 0)] and len(shared) == 1 and out["settings"]["public_init_epochs"] == 2
+    assert out["public_start"] == "pub" and out["pretrained_on"] is None               # its weights saw the private clips too
     blocks = {n: v for n, v in model.named_parameters() if n.startswith("blocks.")}
     assert blocks and all(torch.allclose(v, torch.full_like(v, 0.25), atol=1e-6) for v in blocks.values())   # the start's weights (lr ~ 0)
     start = next(iter(shared.values()))
@@ -286,7 +287,21 @@ def test_public_start_begins_from_the_public_network(tiny, monkeypatch):
     run_experiment(p, "stgcn", None, 0, s, backbones=shared)
     assert len(calls) == 1                                                            # the same start, reused
     ens = run_experiment(p, "stgcn", None, 0, recipe("stgcn", epochs=1, batch_size=8, channels=(8, 16), public_init_epochs=1, streams=("vel", "pos+bone")))
-    assert [c[0] for c in calls[1:]] == [3, 6] and ens["pretrained_on"] == "pub"       # each member's start sees its channels only
+    assert [c[0] for c in calls[1:]] == [3, 6] and ens["public_start"] == "pub"        # each member's start sees its channels only
     with pytest.raises(ValueError, match="for the end-to-end ST-GCN"): run_experiment(p, "lstm", None, 0, recipe("lstm", epochs=1, public_init_epochs=1))
     with pytest.raises(ValueError, match="no public dataset"): run_experiment(_protocol(tiny, public=False), "stgcn", None, 0, s)
     with pytest.raises(ValueError, match="an integer above warmup_epochs=5"): recipe("stgcn", public_init_epochs=5)
+
+
+def test_public_start_checkpoint_counts_both_datasets(data_root, tmp_path):
+    "A checkpoint whose run had a public start saw both datasets: as public data it is their pool, refused for either protocol."
+    from prism.experiments import load_public, load_protocol
+    from prism.checkpoint import save_checkpoint
+    from prism.models import STGCN_PRISM
+    m = STGCN_PRISM(num_joints=15, in_channels=9, num_classes=20, layout="prism15", channels=(8, 16))
+    card = {"dataset": "msr", "model": "stgcn", "public_start": "utd", "pretrained_on": None, "spec": "pos+vel+bone", "frames": 32, "layout": "prism15"}
+    save_checkpoint(m, tmp_path / "msr_start", card)
+    pub, *_ = load_public(tmp_path / "msr_start", data_root)
+    assert pub.name == "msr+utd"
+    for ds in ("utd", "msr"):
+        with pytest.raises(ValueError, match=f"cannot include {ds}"): load_protocol(ds, data_root, public=str(tmp_path / "msr_start"))
