@@ -85,6 +85,7 @@ def _card_markdown(card:dict) -> str:
     for k, label in [("dataset", "Data"), ("protocol", "Split"), ("layout", "Layout"), ("spec", "Channels"), ("frames", "Frames per clip")]:
         if k in card: lines.append(f"- **{label}**: {card[k]}")
     if card.get("depth") is False: lines.append("- **Depth**: none (2-D clips: depth set to 0, turns projected onto the image plane)")
+    if card.get("public_start"): lines.append(f"- **Public start**: first trained on {card['public_start']} (public data), then on {card.get('dataset', 'its data')}")
     if card.get("classes"): lines.append(f"- **Classes** ({len(card['classes'])}): " + ", ".join(map(str, card["classes"])))
     lines.append("- **Role**: " + ROLES.get(card.get("role", "benchmark"), ROLES["benchmark"]))
     if card.get("validation"):

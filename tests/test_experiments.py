@@ -301,6 +301,8 @@ def test_public_start_checkpoint_counts_both_datasets(data_root, tmp_path):
     m = STGCN_PRISM(num_joints=15, in_channels=9, num_classes=20, layout="prism15", channels=(8, 16))
     card = {"dataset": "msr", "model": "stgcn", "public_start": "utd", "pretrained_on": None, "spec": "pos+vel+bone", "frames": 32, "layout": "prism15"}
     save_checkpoint(m, tmp_path / "msr_start", card)
+    from prism.checkpoint import checkpoint_paths
+    assert "**Public start**: first trained on utd (public data), then on msr" in checkpoint_paths(tmp_path / "msr_start")["markdown"].read_text()
     pub, *_ = load_public(tmp_path / "msr_start", data_root)
     assert pub.name == "msr+utd"
     for ds in ("utd", "msr"):
