@@ -160,14 +160,15 @@ class Augment:
         if n == 0: return out
         th = (torch.rand(n, generator=gen) * 2 - 1) * math.radians(self.rotate_deg)
         s = 1 + (torch.rand(n, generator=gen) * 2 - 1) * self.scale
-        out = rotate_vectors(out, yaw_matrix(th, s), [slice(3 * k, 3 * k + 3) for k in range(g)])
+        groups = [slice(3 * k, 3 * k + 3) for k in range(g)]
+        out = rotate_vectors(out, yaw_matrix(th, s), groups)
         if self.shift:
             k = torch.randint(-self.shift, self.shift + 1, (n,), generator=gen)
             idx = (torch.arange(t)[None] - k[:, None]).clamp(0, t - 1).to(x.device)
             out = torch.gather(out, 2, idx[:, None, :, None].expand(n, c, t, v))
         if self.jitter and g:
             out[:, :3 * g] = out[:, :3 * g] + self.jitter * torch.randn(out[:, :3 * g].shape, generator=gen).to(x.dtype).to(x.device)
-        return out if self.depth else drop_depth(out, [slice(3 * k, 3 * k + 3) for k in range(g)])
+        return out if self.depth else drop_depth(out, groups)
 
 def augment_for(spec:ClipSpec, # the clips the augmentation will see
                 augment:Augment|None, # an augmentation, or None
@@ -218,7 +219,7 @@ def positions_tensor(x:np.ndarray, # (T, V, 3) positions from `clip_positions` (
                      augment:Augment|None=None, # training augmentation (used only with `rng`)
                     ) -> np.ndarray:
     "(C, T, V) float32 model input from positions: resampled to `spec.frames`, augmented when training (2-D clips stay 2-D), `spec.channels`."
-    if not spec.depth and np.nan_to_num(x[..., 2]).any():
+    if not spec.depth and (np.abs(x[..., 2]) > 0).any():   # (missing depth, NaN, counts as none)
         raise ValueError("the clip spec is 2-D (depth=False) but these positions have depth: make them with clip_positions(rec, layout, depth=False)")
     x = sample_positions(x, spec.frames, rng, augment_for(spec, augment))
     return compute_channels(x, spec.layout, spec.channels).transpose(2, 0, 1).astype(np.float32)

@@ -643,7 +643,7 @@ def private_class_sums(F, # (N, D) features; every row must have L2 norm <= 1 (t
     Fw = F * w[:, None]
     S = torch.zeros(num_classes, F.shape[1]).index_add_(0, y, Fw)
     A = Fw.T @ F if second_moment else None
-    if A is not None: A = torch.triu(A) + torch.triu(A, 1).T
+    if A is not None: A = torch.triu(A) + torch.triu(A, 1).T   # exactly symmetric (a matmul's two triangles can differ in the last bit)
     out = {"sums": S, "second_moment": A, "noise_multiplier": 0.0, "noise_multipliers": None, "ledger": None}
     if config is None: return out
     z = config.noise_multiplier if config.noise_multiplier is not None else noise_multiplier_for(
@@ -652,8 +652,8 @@ def private_class_sums(F, # (N, D) features; every row must have L2 norm <= 1 (t
     gen, _, randomness = run_generators(config, seed)
     out["sums"] = S + gaussian_noise(S.shape, zs["sums"], gen)
     if A is not None:   # upper triangle released (sensitivity <= 1), mirrored: a symmetric matrix
-        M = torch.triu(A + gaussian_noise(A.shape, zs["second_moment"], gen))
-        out["second_moment"] = M + torch.triu(M, 1).T   # mirrored exactly (a matmul's two triangles can differ in the last bit)
+        E = torch.triu(gaussian_noise(A.shape, zs["second_moment"], gen))
+        out["second_moment"] = A + E + torch.triu(E, 1).T
     n_units = len(counts) if config.unit == "person" else len(y)
     ledger = privacy_ledger([(s, 1.0, 1) for s in zs.values()], config, n_units, 1, randomness=randomness,
                             clips_per_person=None if counts is None else int(counts.max()))
