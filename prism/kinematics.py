@@ -108,13 +108,13 @@ def compute_channels(x:np.ndarray, # (T, V, 3+) joint positions; NaN marks missi
     lost = [lay.joints[v] for v in np.flatnonzero(~seen.any(0))]
     if lost: raise ValueError(f"positions: joints missing (NaN) in all {x.shape[0]} frames for layout {lay.name!r}: {lost}")
     p[~seen] = np.nan
-    parts = []
+    parts, b = [], bone_vectors(p, lay) if {'bone', 'bvel'} & set(names) else None   # bones once, for bone and bvel alike
     for n in names:
         if n == 'pos': parts.append(p)
         elif n == 'vel': parts.append(time_diff(p))
         elif n == 'acc': parts.append(time_diff(time_diff(p)))
-        elif n == 'bone': parts.append(bone_vectors(p, lay))
-        elif n == 'bvel': parts.append(time_diff(bone_vectors(p, lay)))
+        elif n == 'bone': parts.append(b)
+        elif n == 'bvel': parts.append(time_diff(b))
         elif n == 'angle':
             a = joint_angles(p, lay)
             tr = angle_triplets(lay)
