@@ -10,8 +10,9 @@ is a noisy judge, differences of a few points between settings are within its no
     PRISM_DATA=/path/to/data python bench/tune_benchmarks.py --kind stgcn_ft --eps 8 4 1 --set views=4 --cv --tag cv_views4
     PRISM_DATA=/path/to/data python bench/tune_benchmarks.py --kind stgcn --eps none --set augment.rotate_deg=90 --turns 0 30 60 90 --tag rot90
 
-`--face-camera` rebuilds the training inputs with every clip turned so that its mean shoulder line faces the camera
-(prism.kinematics.normalize_pose rotate="sequence"): view normalisation instead of view augmentation (utd, msr).
+`--view body` builds the protocol with the library's body-frame clips (prism.clip.ClipSpec(view="body")): every clip,
+the public ones too, turned about the vertical axis so its mean shoulder line lies along x. `--face-camera` was the
+first look at the same idea (utd, msr): only the training inputs turned, the public input statistics left un-turned.
 `--public msr+utkinect` pools several library datasets as the public data (backbone pretraining and every public
 statistic; `prism.experiments.load_public`); the default is the protocol's own (`prism.experiments.NORM_REFERENCE`).
 `--set augment.FIELD=VALUE` changes one field of the recipe's `prism.clip.Augment`; `--turns` also scores the final
@@ -27,7 +28,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 import prism.experiments as B
 from prism.benchmarks import view_robustness
-from prism.clip import Augment, clip_arrays
+from prism.catalog import VIEWS
+from prism.clip import Augment, ClipSpec, clip_arrays
 from prism.data import load_msr_action3d, load_utd_mhad, msr_cross_subject, utd_cross_subject
 from prism.kinematics import normalize_pose
 from prism.io import read_json, stamp, write_json_atomic
@@ -46,13 +48,15 @@ def main():
     p.add_argument("--set", nargs="*", default=[], help="TrainSettings overrides of the kind's recipe, key=value (Python literals)")
     p.add_argument("--tag", required=True); p.add_argument("--threads", type=int, default=1)
     p.add_argument("--cv", action="store_true", help="leave-one-training-subject-out instead of the last training subject")
-    p.add_argument("--face-camera", action="store_true", help="turn every clip to face the camera (view normalisation)")
+    p.add_argument("--face-camera", action="store_true", help="turn every training clip to face the camera (the first look; see --view)")
+    p.add_argument("--view", choices=VIEWS, default="camera", help="the clips' view (prism.clip.ClipSpec.view), public clips included")
     p.add_argument("--public", default=None, help="public data: library datasets joined by '+' (default: the protocol's own)")
     p.add_argument("--turns", nargs="*", type=float, default=[], help="also score the validation clips turned by these degrees")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     settings = _settings(a.kind, a.set)
-    data = B.load_protocol(a.dataset, public=a.public)
+    if a.face_camera and a.view != "camera": raise SystemExit("--face-camera is the first look at --view body: give one of them")
+    data = B.load_protocol(a.dataset, public=a.public, clip=ClipSpec(view=a.view) if a.view != "camera" else None)
     if a.face_camera:   # the same training records through the same path, each turned to face the camera first
         split = {"utd": (load_utd_mhad, utd_cross_subject), "msr": (load_msr_action3d, msr_cross_subject)}[a.dataset]
         train = split[1](split[0]())[0]
@@ -84,7 +88,7 @@ def main():
             pooled = sum(f["accuracy"] * f["n"] for f in folds) / sum(f["n"] for f in folds)
             write_json_atomic(out / f"{B.run_name(a.dataset, a.kind, eps, a.seed)}_cv.json",
                                 {**stamp(command), "dataset": a.dataset, "model": a.kind, "epsilon": eps, "seed": a.seed,
-                                 "settings": settings.settings(), "public": data.public.name if data.public is not None else None, "protocol": "leave-one-training-subject-out (test subjects unused)",
+                                 "settings": settings.settings(), "clip": data.clip.settings(), "public": data.public.name if data.public is not None else None, "protocol": "leave-one-training-subject-out (test subjects unused)",
                                  "accuracy_pooled": pooled, "folds": folds})
             print(f"{a.tag} {a.kind} eps={e}: pooled validation acc {pooled:.3f} (folds {[round(f['accuracy'], 3) for f in folds]})", flush=True)
         else:

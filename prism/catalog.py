@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 # %% auto #0
-__all__ = ['PROTOCOLS', 'PUBLIC_ONLY', 'MODEL_KINDS', 'CONFIGS']
+__all__ = ['PROTOCOLS', 'PUBLIC_ONLY', 'MODEL_KINDS', 'CONFIGS', 'VIEWS']
 
 # %% ../nbs/00a_catalog.ipynb #168fa76c
 PROTOCOLS = ("utd", "msr", "jhmdb")   # the library's datasets with a standard protocol (file prefixes of their runs)
@@ -17,3 +17,6 @@ MODEL_KINDS = ("stgcn", "stgcn_ft", "stgcn_ncm", "lstm", "lstm_ft", "pyramid_ncm
 
 # %% ../nbs/00a_catalog.ipynb #2f1ae9ce
 CONFIGS = ("cpu", "gpu")   # training configurations (`prism.experiments.recipe`): the CPU default, or the full one for a GPU
+
+# %% ../nbs/00a_catalog.ipynb #vw00a001
+VIEWS = ("camera", "body")   # a clip's horizontal axes (`prism.clip.ClipSpec.view`): the camera's (the default), or the body's own

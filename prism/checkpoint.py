@@ -16,7 +16,7 @@ from .skeleton import LAYOUTS
 from .pose import VIDEO_EXTS, extract_pose, load_pose, pose_joints
 from .data import SkeletonRecord, UTD_ACTIONS, msr_action_names
 from .jhmdb import JHMDB_CLASSES
-from .clip import ClipSpec, clip_tensor
+from .clip import ClipSpec, clip_of, clip_tensor
 from .models import STGCN_PRISM, LSTMBaseline, PyramidNCM, HybridNCM, StreamEnsemble, count_parameters, run_model
 
 # %% auto #0
@@ -85,6 +85,7 @@ def _card_markdown(card:dict) -> str:
     for k, label in [("dataset", "Data"), ("protocol", "Split"), ("layout", "Layout"), ("spec", "Channels"), ("frames", "Frames per clip")]:
         if k in card: lines.append(f"- **{label}**: {card[k]}")
     if card.get("depth") is False: lines.append("- **Depth**: none (2-D clips: depth set to 0, turns projected onto the image plane)")
+    if card.get("view") == "body": lines.append("- **View**: the body's frame (each clip turned about the vertical axis so its mean shoulder line lies along x)")
     if card.get("public_start"): lines.append(f"- **Public start**: first trained on {card['public_start']} (public data), then on {card.get('dataset', 'its data')}")
     if card.get("classes"): lines.append(f"- **Classes** ({len(card['classes'])}): " + ", ".join(map(str, card["classes"])))
     lines.append("- **Role**: " + ROLES.get(card.get("role", "benchmark"), ROLES["benchmark"]))
@@ -201,12 +202,12 @@ def load_checkpoint(path:str|Path, # checkpoint stem (or its .safetensors/.json 
 # %% ../nbs/04a_checkpoint.ipynb #7c4e5469
 def card_contract(card:dict # a model card (`load_checkpoint`)
                  ) -> ClipSpec:
-    "The input a checkpoint's model reads (layout, channels, frames, depth), from its card; an error naming the card when it does not say."
+    "The input a checkpoint's model reads (layout, channels, frames, depth, view), from its card; an error naming the card when it does not say."
     missing = [k for k in ("layout", "spec", "frames") if k not in card]
     if missing:
         raise ValueError(f"{card.get('name', 'the model card')} does not state its input contract ({', '.join(missing)} missing); "
                          "checkpoints saved by `prism train --checkpoint` or `run_experiment(checkpoint=...)` carry it")
-    spec, cfg = ClipSpec(card["layout"], card["spec"], int(card["frames"]), bool(card.get("depth", True))), card["model"]
+    spec, cfg = clip_of(card), card["model"]
     if (cfg["in_channels"], cfg["num_joints"]) != (spec.in_channels, spec.num_joints):
         raise ValueError(f"{card.get('name', 'the model card')}: its contract ({spec.channels}, {spec.in_channels} channels; layout "
                          f"{spec.layout}, {spec.num_joints} joints) does not match its model ({cfg['in_channels']} channels, "

@@ -6,7 +6,7 @@
 from __future__ import annotations
 import argparse, sys
 import prism
-from .catalog import CONFIGS, MODEL_KINDS, PROTOCOLS, PUBLIC_ONLY
+from .catalog import CONFIGS, MODEL_KINDS, PROTOCOLS, PUBLIC_ONLY, VIEWS
 
 # %% auto #0
 __all__ = ['UserError', 'make_parser', 'main']
@@ -105,6 +105,10 @@ def make_parser() -> argparse.ArgumentParser:
     t.add_argument("--streams", nargs="+", default=None, metavar="SPEC",
                    help="a late ensemble of one network per channel spec, e.g. pos+vel+bone pos vel bone (prism.experiments.STREAMS); "
                         "stgcn or lstm without DP only (default: one network on all channels)")
+    t.add_argument("--view", choices=VIEWS, default=VIEWS[0],
+                   help="camera: clips as the camera saw them; body: every clip (the public ones too) turned about the vertical axis to "
+                        "its own shoulder line, so a camera placed elsewhere than the training ones changes nothing (prism.clip.ClipSpec.view; "
+                        "needs 3-D poses) (default: %(default)s)")
     t.add_argument("--epochs", type=_positive_int, default=None, metavar="N", help="training epochs (default: the model kind's recipe, prism.experiments.RECIPES)")
     t.add_argument("--seed", type=int, default=0, help="seed of initialisation and augmentation; DP noise stays secret (default: %(default)s)")
     t.add_argument("--out", metavar="DIR", default=None, help="write the run's JSON into DIR (default: not written)")

@@ -11,39 +11,58 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, TensorDataset
+from .catalog import VIEWS
 from .skeleton import Layout, get_layout, orient_up, to_common
 from .kinematics import parse_channels, num_channels, channel_slices, compute_channels, normalize_pose
 from .data import SkeletonRecord, load_utd_mhad, load_msr_action3d, load_generic, MIN_CLIP_FRAMES, check_clip_length
 from .jhmdb import load_jhmdb
 
 # %% auto #0
-__all__ = ['DEFAULT_CLIP', 'ClipSpec', 'resample_times', 'resample', 'yaw_matrix', 'rotate_vectors', 'drop_depth', 'turn_view',
-           'Augment', 'augment_for', 'clip_positions', 'sample_positions', 'positions_tensor', 'clip_tensor',
-           'clip_arrays', 'make_loader', 'PRISMDataset']
+__all__ = ['DEFAULT_CLIP', 'ClipSpec', 'clip_of', 'resample_times', 'resample', 'yaw_matrix', 'rotate_vectors', 'drop_depth',
+           'turn_view', 'Augment', 'augment_for', 'clip_positions', 'sample_positions', 'positions_tensor',
+           'clip_tensor', 'clip_arrays', 'make_loader', 'PRISMDataset']
 
 # %% ../nbs/03b_clip.ipynb #f17ac4f2
 @dataclass(frozen=True)
 class ClipSpec:
-    "How a record becomes a model input: the layout the model works in, its channels, its frames per clip, and whether it keeps depth."
+    "How a record becomes a model input: the layout the model works in, its channels, its frames per clip, whether it keeps depth, and its view."
     layout:str="prism15" # joint layout of the model (records are mapped to it with `to_common`)
     channels:str="pos+vel+bone" # kinematic channels (`prism.kinematics`), joined by '+'
     frames:int=32 # frames per clip after resampling
     depth:bool=True # False: a 2-D clip, depth (z) set to 0 before normalising, for poses whose depth is a guess (one camera)
+    view:str="camera" # "camera": as the camera saw it; "body": turned about the vertical axis so the clip's mean shoulder line lies along x
 
     def __post_init__(self):
         get_layout(self.layout)                                  # unknown layout: a clear error
         object.__setattr__(self, "channels", "+".join(parse_channels(self.channels)))
         if not isinstance(self.frames, int) or self.frames < 2: raise ValueError(f"frames must be an integer >= 2, got {self.frames!r}")
         if not isinstance(self.depth, bool): raise ValueError(f"depth must be True or False, got {self.depth!r}")
+        if self.view not in VIEWS: raise ValueError(f"view must be one of {VIEWS}, got {self.view!r}")
+        if self.view == "body" and not self.depth:
+            raise ValueError("view='body' turns a clip about the vertical axis, which needs depth: a 2-D clip (depth=False) has none")
     @property
     def in_channels(self) -> int: return num_channels(self.channels)
     @property
     def num_joints(self) -> int: return get_layout(self.layout).num_joints
     @property
     def shape(self) -> tuple: return (self.in_channels, self.frames, self.num_joints)
-    def settings(self) -> dict: return asdict(self)
+    def settings(self) -> dict:
+        "The spec as data (`view` only when not 'camera', so files made before views stay the same)."
+        d = asdict(self)
+        if d["view"] == "camera": del d["view"]
+        return d
+    def card(self) -> dict:
+        "The flat keys run files and model cards state: layout, spec (the channels), frames, depth, and view when not 'camera'."
+        return {"layout": self.layout, "spec": self.channels, "frames": self.frames, "depth": self.depth,
+                **({"view": self.view} if self.view != "camera" else {})}
 
 DEFAULT_CLIP = ClipSpec()
+
+# %% ../nbs/03b_clip.ipynb #vw03b000
+def clip_of(d:dict, # a run file's record or a model card (`ClipSpec.card`)
+           ) -> ClipSpec:
+    "The `ClipSpec` a run file or model card states (files made before depth or views: depth True, view 'camera')."
+    return ClipSpec(d["layout"], d["spec"], int(d["frames"]), bool(d.get("depth", True)), d.get("view", "camera"))
 
 # %% ../nbs/03b_clip.ipynb #06cbd2e1
 def resample_times(T:int, # frames in the source clip (>= `MIN_CLIP_FRAMES`)
@@ -109,10 +128,11 @@ def turn_view(X:np.ndarray|torch.Tensor, # (N, C, T, V) model inputs made with `
               degrees:float, # angle about the vertical axis (positive turns x towards z)
               spec:ClipSpec=None, # what the channels are (None: `DEFAULT_CLIP`)
              ) -> np.ndarray|torch.Tensor:
-    "The inputs `X` as seen by a camera turned `degrees` about the vertical axis: every 3-wide channel rotated (projected for 2-D clips)."
+    "The inputs `X` as seen by a camera turned `degrees` about the vertical axis: every 3-wide channel rotated (projected for 2-D clips; unchanged in the body's frame)."
     spec = spec or DEFAULT_CLIP
     if X.ndim != 4 or X.shape[1] != spec.in_channels:
         raise ValueError(f"turn_view needs (N, {spec.in_channels}, T, V) inputs of {spec.channels!r}, got shape {tuple(X.shape)}")
+    if spec.view == "body": return X.copy() if isinstance(X, np.ndarray) else X.clone()   # the clip's own turn undoes the camera's
     groups = [s for s in channel_slices(spec.channels).values() if s.stop - s.start == 3]
     t = torch.as_tensor(X)
     out = rotate_vectors(t, yaw_matrix(math.radians(degrees)), groups)
@@ -186,15 +206,16 @@ def clip_positions(rec:SkeletonRecord, # a record in any registered layout
                    layout:str="prism15", # layout to map to
                    transform:Callable|None=None, # f(x, layout) -> x on the normalised pose in the record's own layout (e.g. `prism.kinematics.normalize_bone_lengths`)
                    depth:bool=True, # False: depth set to 0 before normalising (a 2-D clip: torso length and centre in the image plane)
+                   view:str="camera", # "body": turned about the vertical axis so the mean shoulder line lies along x (`ClipSpec.view`)
                   ) -> np.ndarray:
-    "(T, V, 3) float64 positions of a record: y up, first frame's hips at the origin, median torso length 1, in `layout`."
+    "(T, V, 3) float64 positions of a record: y up, first frame's hips at the origin, median torso length 1 (and turned to the body's frame), in `layout`."
     check_clip_length(rec.num_frames, rec.source)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             x = orient_up(rec.joints, rec.layout)
             if not depth: x = _flat(x)
-            x = normalize_pose(x, rec.layout, center="first", scale=True, rotate=False)[..., :3]
+            x = normalize_pose(x, rec.layout, center="first", scale=True, rotate="sequence" if view == "body" else False)[..., :3]
         if transform is not None: x = transform(x, rec.layout)
         if layout != rec.layout: x = to_common(x, rec.layout, layout)
     except ValueError as e: raise ValueError(f"{rec.source}: {e}") from None
@@ -231,7 +252,7 @@ def clip_tensor(rec:SkeletonRecord, # a record in any registered layout
                 transform:Callable|None=None, # optional f(x, layout) on the normalised pose (see `clip_positions`)
                ) -> np.ndarray:
     "(C, T, V) float32 model input of one record: the one path from a record to what a model reads."
-    return positions_tensor(clip_positions(rec, spec.layout, transform, spec.depth), spec, rng, augment)
+    return positions_tensor(clip_positions(rec, spec.layout, transform, spec.depth, spec.view), spec, rng, augment)
 
 # %% ../nbs/03b_clip.ipynb #30cd2b09
 def clip_arrays(records:Sequence[SkeletonRecord], # records of one dataset
@@ -288,7 +309,7 @@ class PRISMDataset(Dataset):
         self.records, self.spec, self.train, self.seed, self.epoch = records, spec, train, seed, 0
         self.layout = get_layout(spec.layout)
         self.augment = augment_for(spec, augment or Augment()) if train else None
-        self.clips = [clip_positions(r, spec.layout, depth=spec.depth) for r in records]
+        self.clips = [clip_positions(r, spec.layout, depth=spec.depth, view=spec.view) for r in records]
 
     def __len__(self) -> int: return len(self.records)
     def set_epoch(self, epoch:int):

@@ -20,7 +20,7 @@ from .privacy import format_ledger
 from .benchmarks import aggregate_runs
 from .experiments import (PUBLIC_BACKBONE, load_protocol, run_experiment, run_name, recipe, privacy_utility_sweep,
                                reproduce)
-from .clip import make_loader
+from .clip import ClipSpec, make_loader
 from .optimization import optimize_model
 from .audit import run_audit
 from .distributed import dist_env, launch, init_distributed, shutdown_distributed, is_rank0, group_device, WorkerFailed
@@ -160,7 +160,8 @@ def cmd_train(args:argparse.Namespace) -> int:
     if ranked: init_distributed(args.device)   # join the group (a no-op when --nproc's launcher has joined it)
     try:
         rank0, device = is_rank0(), group_device() if ranked else args.device
-        data = load_protocol(dataset, root=args.root, norm_from=norm_from, split=split, public=public)
+        data = load_protocol(dataset, root=args.root, norm_from=norm_from, split=split, public=public,
+                             clip=None if args.view == "camera" else ClipSpec(view=args.view))
         what = "non-private" if args.epsilon is None else f"DP target epsilon {args.epsilon:g}"
         epochs = settings.optimisation(args.epsilon is not None)[1]
         how = ("class means released once" if args.model == "stgcn_ncm"   # no epochs: one Gaussian release
@@ -169,7 +170,8 @@ def cmd_train(args:argparse.Namespace) -> int:
         if rank0:
             print(f"training {args.model} on {data.dataset} ({len(data.y_train)} training clips, {how}, "
                   f"{what}, seed {args.seed})", flush=True)
-            print(f"split: {data.description}; input statistics: {data.norm_from}", flush=True)
+            print(f"split: {data.description}; input statistics: {data.norm_from}" +
+                  ("; clips in the body's frame (turned to their shoulder line)" if data.clip.view == "body" else ""), flush=True)
         r = run_experiment(data, args.model, args.epsilon, args.seed, settings, delta=args.delta, out_dir=args.out if rank0 else None,
                            checkpoint=args.checkpoint if rank0 else None, unit=args.unit, reproducible=args.reproducible,
                            device=device, command=_command(args))

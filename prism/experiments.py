@@ -20,7 +20,7 @@ from .catalog import PROTOCOLS, PUBLIC_ONLY, MODEL_KINDS, CONFIGS
 from .io import atomic_write, write_json_atomic, read_json, stamp, file_hash
 from .data import load_utd_mhad, load_msr_action3d, load_utkinect, utd_cross_subject, msr_cross_subject, load_generic
 from .jhmdb import load_jhmdb, JHMDBClip, make_jhmdb_split
-from .clip import ClipSpec, DEFAULT_CLIP, Augment, augment_for, clip_arrays, make_loader
+from .clip import ClipSpec, DEFAULT_CLIP, clip_of, Augment, augment_for, clip_arrays, make_loader
 from .kinematics import CHANNEL_WIDTHS, channel_slices
 from .models import InputNorm, STGCN_PRISM, LSTMBaseline, PyramidNCM, HybridNCM, StreamEnsemble, run_model, predict, model_cost
 from .userdata import SPLIT_RULES, parse_split, split_records
@@ -51,6 +51,7 @@ class PublicData:
     X:np.ndarray # (N, C, T, V) model inputs (`prism.clip.clip_arrays`)
     y:np.ndarray # (N,) labels of that dataset
     checkpoint:str|None=None # a checkpoint whose backbone replaces pretraining on X (its weights saw public data only); X still gives feature statistics
+    clip:ClipSpec|None=None # the spec X was made with (None: not stated); `load_public` refuses it for another spec
 
 # %% ../nbs/06a_experiments.ipynb #566629c0
 @dataclass(frozen=True, eq=False)
@@ -126,9 +127,14 @@ def load_public(public:str|Path|PublicData, # a library dataset ("utd", "msr", "
                ) -> tuple:
     "(PublicData, clip spec, (mean, std) input statistics, their origin in words) of the data treated as public."
     card = None
-    if isinstance(public, PublicData): pub = public
+    if isinstance(public, PublicData):
+        pub = public
+        if clip is not None and pub.clip is not None and clip != pub.clip:
+            raise ValueError(f"public data {pub.name} holds clips made with {pub.clip.card()}, not with {clip.card()}: "
+                             f"pass its name (public={pub.name!r}) to make its clips again with this spec")
+        clip = clip or pub.clip
     elif _library_name(public):
-        pub = PublicData(public, *clip_arrays(_public_records(public, root), clip or DEFAULT_CLIP))
+        pub = PublicData(public, *clip_arrays(_public_records(public, root), clip or DEFAULT_CLIP), clip=clip or DEFAULT_CLIP)
     else:
         stem = checkpoint_paths(public)["weights"].with_suffix("")
         if not stem.with_suffix(".safetensors").is_file():
@@ -143,8 +149,8 @@ def load_public(public:str|Path|PublicData, # a library dataset ("utd", "msr", "
                              "so it is not public data; use one trained on public data (prism train --dataset ... --checkpoint, or the model zoo)")
         spec = card_contract(card)
         if clip is not None and clip != spec:
-            raise ValueError(f"checkpoint {stem.name} reads {spec.channels}, {spec.frames} frames, layout {spec.layout}: leave clip out or pass that spec")
-        pub = PublicData(ref, *clip_arrays(_public_records(ref, root), spec), checkpoint=str(stem))
+            raise ValueError(f"checkpoint {stem.name} reads {spec.card()}, not {clip.card()}: leave clip out or pass that spec")
+        pub = PublicData(ref, *clip_arrays(_public_records(ref, root), spec), checkpoint=str(stem), clip=spec)
         clip = spec
     clip = clip or DEFAULT_CLIP
     if tuple(pub.X.shape[1:]) != clip.shape: raise ValueError(f"public clips of shape {pub.X.shape[1:]} do not match the clip spec {clip.shape}")
@@ -227,7 +233,7 @@ def read_protocol(path:str|Path # a file written by `save_protocol`
     if not path.is_file(): raise FileNotFoundError(f"{path}: no such protocol file")
     try: z = np.load(path, allow_pickle=False); meta = json.loads(str(z["meta"]))
     except (ValueError, KeyError, OSError) as e: raise ValueError(f"{path}: not a protocol saved by save_protocol ({e})") from None
-    pub = PublicData(meta["public"], z["public_X"], z["public_y"], meta.get("public_checkpoint")) if meta["public"] is not None else None
+    pub = PublicData(meta["public"], z["public_X"], z["public_y"], meta.get("public_checkpoint"), ClipSpec(**meta["clip"])) if meta["public"] is not None else None
     opt = {k: z[k] for k in ("norm_mean", "norm_std") if k in z.files}
     return Protocol(meta["dataset"], meta["description"], z["X_train"], z["y_train"], z["X_test"], z["y_test"], z["persons_train"],
                     z["persons_test"], tuple(meta["classes"]), ClipSpec(**meta["clip"]), norm_from=meta["norm_from"], public=pub, **opt)
@@ -265,7 +271,8 @@ def protocol_channels(protocol:Protocol, # a protocol
     "The protocol with only `stream`'s channels: its inputs, input statistics and public clips cut, everything else the same."
     i = stream_index(protocol.clip.channels, stream)
     cut = lambda a: None if a is None else a[i]
-    pub = protocol.public if protocol.public is None else replace(protocol.public, X=protocol.public.X[:, i])
+    pub = protocol.public if protocol.public is None else replace(protocol.public, X=protocol.public.X[:, i],
+                                                                  clip=protocol.public.clip and replace(protocol.public.clip, channels=stream))
     return replace(protocol, X_train=protocol.X_train[:, i], X_test=protocol.X_test[:, i], norm_mean=cut(protocol.norm_mean),
                    norm_std=cut(protocol.norm_std), clip=replace(protocol.clip, channels=stream), public=pub)
 
@@ -709,7 +716,7 @@ def run_experiment(protocol:Protocol, # what to train and test on (`load_protoco
     out = {**stamp(command), "dataset": protocol.dataset, "protocol": protocol.description, "model": kind, "seed": seed,
            "epsilon": float(epsilon) if private else None, "delta": delta if private else None,
            "private": bool(private and not reproducible), "privacy_unit": unit if private else None,
-           "layout": protocol.clip.layout, "spec": protocol.clip.channels, "frames": protocol.clip.frames, "depth": protocol.clip.depth,
+           **protocol.clip.card(),
            "input_norm_from": protocol.norm_from, "pretrained_on": protocol.public.name if ft or kind in ("pyramid_ncm", "hybrid_ncm") else None,
            **({"public_start": protocol.public.name} if init else {}),
            **({"public_backbone": Path(protocol.public.checkpoint).name} if ft and protocol.public.checkpoint else {}), "device": str(device),
@@ -766,7 +773,7 @@ def run_cost(r:dict, # a run file's record (`run_experiment`)
              if k in ("channels", "hidden_size", "dims", "degree", "learn_topology", "extras", "backbone_epochs", "backbone_weight", "backbone_dims")}
     if "backbone_weight" in (r.get("hparams") or {}):   # hybrid_ncm: the weight the run used (weight 1 drops the pyramid's features)
         sizes.update(backbone_weight=r["hparams"]["backbone_weight"], backbone_weight_by_eps=())
-    clip = ClipSpec(r["layout"], r["spec"], r["frames"], bool(r.get("depth", True)))
+    clip = clip_of(r)
     costs = [model_cost(build_model(r["model"], c, len(r["classes"]), recipe(r["model"], **sizes)), c.shape)
              for c in ([replace(clip, channels=st) for st in s["streams"]] if s.get("streams") else [clip])]   # a late ensemble: its members
     return {"params": sum(c["params"] for c in costs), "flops": sum(c["flops"] for c in costs)}

@@ -114,6 +114,14 @@ def test_own_data_from_files_to_a_private_run(data_root, tmp_path):
     assert "split: mine, the split file split.txt: 2 test sequences listed; input statistics: mine training split (not covered by epsilon)" in r.stdout
     run = read_json(tmp_path / "runs" / "mine_stgcn_epsnone_s0.json")
     assert (run["num_train"], run["num_test"], run["classes"]) == (6, 2, ["clap", "wave"])
+    r = subprocess.run(_prism("train", "--data", tmp_path / "mine", "--split", "file:split.txt", "--model", "stgcn", "--epochs", "1",
+                              "--view", "body", "--out", tmp_path / "body", "--checkpoint", tmp_path / "body" / "mine_body"),
+                       cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0 and "clips in the body's frame" in r.stdout, r.stderr[-3000:]
+    from prism.checkpoint import load_checkpoint, card_contract
+    assert read_json(tmp_path / "body" / "mine_stgcn_epsnone_s0.json")["view"] == "body" and "view" not in run
+    assert card_contract(load_checkpoint(tmp_path / "body" / "mine_body")[1]).view == "body"
+    assert "**View**: the body's frame" in (tmp_path / "body" / "mine_body.md").read_text()
     r = subprocess.run(_prism("train", "--data", tmp_path / "mine", "--split", "subject", "--model", "stgcn_ncm", "--epsilon", "8",
                               "--out", tmp_path / "runs"), cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=300)
     assert r.returncode == 2 and "a private run on --data needs --public" in r.stderr, r.stderr

@@ -157,3 +157,34 @@ def test_index_out_of_range(utd):
     ds = PRISMDataset(utd[:3])
     with pytest.raises(IndexError, match='out of range'): ds[3]
     assert torch.equal(ds[-1][0], ds[2][0])
+
+
+def _turned(rec:SkeletonRecord, degrees:float) -> SkeletonRecord:
+    "The record as a camera turned about its vertical (y) axis would have recorded it."
+    from dataclasses import replace
+    th = np.radians(degrees); R = np.array([[np.cos(th), 0, np.sin(th)], [0, 1, 0], [-np.sin(th), 0, np.cos(th)]])
+    return replace(rec, joints=rec.joints @ R.T)
+
+
+@pytest.mark.parametrize('degrees', [30., 90., -150.])
+def test_body_view_undoes_a_camera_turn(utd, msr, degrees):
+    "In the body's frame a camera turned about the vertical axis changes no input (UTD-MHAD and MSR Action3D); as the camera saw it, it does."
+    from prism.clip import turn_view
+    body = ClipSpec(view='body')
+    for rec in utd[:4] + msr[:4]:
+        assert get_layout(rec.layout).up == (0, 1, 0)
+        np.testing.assert_allclose(clip_tensor(_turned(rec, degrees), body), clip_tensor(rec, body), atol=1e-4)
+        assert not np.allclose(clip_tensor(_turned(rec, degrees)), clip_tensor(rec), atol=1e-3)
+    ds = PRISMDataset(utd[:3], body)   # the dataset path is the same path
+    X = np.stack([ds[i][0].numpy() for i in range(3)])
+    assert np.array_equal(X, clip_arrays(utd[:3], body)[0]) and np.array_equal(turn_view(X, degrees, body), X)
+
+
+def test_clip_spec_as_flat_keys():
+    "Run files and cards state a spec as flat keys; files made before depth and views read as depth True, view 'camera'."
+    from prism.clip import clip_of
+    for c in (DEFAULT_CLIP, ClipSpec('kinect20_utd', 'pos+vel', 40, False), ClipSpec(view='body')):
+        assert clip_of(c.card()) == c
+    assert 'view' not in DEFAULT_CLIP.card() and 'view' not in DEFAULT_CLIP.settings()
+    assert clip_of({'layout': 'prism15', 'spec': 'pos', 'frames': 32}) == ClipSpec(channels='pos')
+    with pytest.raises(ValueError, match='needs depth'): ClipSpec(depth=False, view='body')

@@ -307,3 +307,18 @@ def test_public_start_checkpoint_counts_both_datasets(data_root, tmp_path):
     assert pub.name == "msr+utd"
     for ds in ("utd", "msr"):
         with pytest.raises(ValueError, match=f"cannot include {ds}"): load_protocol(ds, data_root, public=str(tmp_path / "msr_start"))
+
+
+def test_public_clips_of_another_spec_are_refused():
+    "Loaded public data says which clip spec made it; asked for another spec of the same shape (2-D, the body's frame), it is refused."
+    Xp = np.zeros((4, 9, 16, 15), np.float32)
+    pub = PublicData("msr", Xp, np.arange(4), clip=CLIP)
+    assert B.load_public(pub, clip=CLIP)[1] == CLIP and B.load_public(pub)[1] == CLIP   # its own spec, given or not
+    for other in (ClipSpec(frames=16, depth=False), ClipSpec(frames=16, view="body")):
+        with pytest.raises(ValueError, match="pass its name"): B.load_public(pub, clip=other)
+    assert B.load_public(PublicData("msr", Xp, np.arange(4)), clip=ClipSpec(frames=16, view="body"))[1].view == "body"   # unstated: as given
+    cut = B.protocol_channels(_protocol(tiny=(np.zeros((6, 9, 16, 15), np.float32), np.arange(6) % 4, None, None), public=False), "pos")
+    assert cut.clip.channels == "pos"
+    p = _protocol((np.zeros((6, 9, 16, 15), np.float32), np.arange(6) % 4, None, None))
+    p = B.replace(p, public=B.replace(p.public, clip=CLIP))
+    assert B.protocol_channels(p, "pos+vel").public.clip == ClipSpec("prism15", "pos+vel", 16)   # a stream's public clips state its channels
