@@ -149,7 +149,8 @@ def load_public(public:str|Path|PublicData, # a library dataset ("utd", "msr", "
                              "so it is not public data; use one trained on public data (prism train --dataset ... --checkpoint, or the model zoo)")
         spec = card_contract(card)
         if clip is not None and clip != spec:
-            raise ValueError(f"checkpoint {stem.name} reads {spec.card()}, not {clip.card()}: leave clip out or pass that spec")
+            raise ValueError(f"checkpoint {stem.name} reads {spec.card()}, not {clip.card()}: leave clip out or pass that spec "
+                             "(on the command line: --view as the checkpoint's)")
         pub = PublicData(ref, *clip_arrays(_public_records(ref, root), spec), checkpoint=str(stem), clip=spec)
         clip = spec
     clip = clip or DEFAULT_CLIP
