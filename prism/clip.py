@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 from .catalog import VIEWS
-from .skeleton import Layout, get_layout, orient_up, to_common
+from .skeleton import Layout, get_layout, orient_up, to_common, mirror_index
 from .kinematics import parse_channels, num_channels, channel_slices, compute_channels, normalize_pose
 from .data import SkeletonRecord, load_utd_mhad, load_msr_action3d, load_generic, MIN_CLIP_FRAMES, check_clip_length
 from .jhmdb import load_jhmdb
@@ -149,15 +149,22 @@ class Augment:
     jitter:float=0. # std of Gaussian noise added to the rotated channels (torso lengths)
     crop:tuple[float,float]=(0.8, 1.0) # fraction of a clip kept by the random temporal crop (where a clip is resampled from its record)
     depth:bool=True # False: for 2-D clips, every turned vector is projected back onto the image plane (depth 0); see `augment_for`
+    mirror:float=0. # probability of a left-right mirror (x negated, left and right joints swapped): only for labels that name no side
+    swap:tuple[int,...]|None=None # the mirror's joint order (`prism.skeleton.mirror_index` of the clip's layout); set by `augment_for`
 
     def __post_init__(self):
         if self.rotate_deg < 0 or not 0 <= self.scale < 1 or self.shift < 0 or self.jitter < 0:
             raise ValueError(f"Augment needs rotate_deg >= 0, 0 <= scale < 1, shift >= 0 and jitter >= 0, got {self}")
         if not 0 < self.crop[0] <= self.crop[1] <= 1: raise ValueError(f"crop must satisfy 0 < low <= high <= 1, got {self.crop}")
+        if not 0 <= self.mirror <= 1: raise ValueError(f"mirror is a probability in [0, 1], got {self.mirror}")
+        if self.swap is not None and sorted(self.swap) != list(range(len(self.swap))):
+            raise ValueError(f"swap must be a permutation of the joints 0..V-1, got {self.swap}")
     def settings(self) -> dict:
-        "The augmentation's settings as data (what run files record; `depth` only when False, the clip's own setting)."
+        "The augmentation's settings as data (what run files record; `depth` only when False, `mirror` only when used; `swap` follows from the layout)."
         d = asdict(self)
         if d["depth"]: del d["depth"]
+        if not d["mirror"]: del d["mirror"]
+        del d["swap"]
         return {"class": "Augment", **d}
 
     def __call__(self, x:np.ndarray|torch.Tensor, # a (T, V, 3) numpy clip of positions or an (N, C, T, V) torch batch
@@ -188,13 +195,21 @@ class Augment:
             out = torch.gather(out, 2, idx[:, None, :, None].expand(n, c, t, v))
         if self.jitter and g:
             out[:, :3 * g] = out[:, :3 * g] + self.jitter * torch.randn(out[:, :3 * g].shape, generator=gen).to(x.dtype).to(x.device)
+        if self.mirror:   # drawn last, so that an augmentation without it draws exactly as before
+            if self.swap is None or len(self.swap) != v:
+                raise ValueError(f"mirror needs the joint order of the clip's {v}-joint layout (swap={self.swap}): make the augmentation with augment_for(spec, augment)")
+            m = (torch.rand(n, generator=gen) < self.mirror).to(x.device)
+            f = out[m][..., list(self.swap)]          # left and right joints swapped, in every channel
+            f[:, 0:3 * g:3] = -f[:, 0:3 * g:3]        # x of every vector negated: the mirror image
+            out[m] = f
         return out if self.depth else drop_depth(out, groups)
 
 def augment_for(spec:ClipSpec, # the clips the augmentation will see
                 augment:Augment|None, # an augmentation, or None
                ) -> Augment|None:
-    "`augment` as it applies to clips of `spec`: on 2-D clips its turns are projected back onto the image plane (None stays None)."
-    return None if augment is None else replace(augment, depth=augment.depth and spec.depth)
+    "`augment` as it applies to clips of `spec`: on 2-D clips its turns are projected back onto the image plane; a mirror gets the layout's joint order (None stays None)."
+    if augment is None: return None
+    return replace(augment, depth=augment.depth and spec.depth, swap=mirror_index(spec.layout) if augment.mirror else None)
 
 # %% ../nbs/03b_clip.ipynb #6e3a61b8
 def _flat(x:np.ndarray) -> np.ndarray:

@@ -17,8 +17,8 @@ __all__ = ['KINECT_JOINTS_UTD', 'KINECT_JOINTS_MSR', 'KINECT_JOINTS_SDK', 'KINEC
            'PRISM15_JOINTS', 'PRISM15_BONES', 'OPENNI15_JOINTS', 'OPENNI15_BONES', 'LAYOUTS', 'LAYOUT_KEYS',
            'MEDIAPIPE_FACE', 'JOINT_RULES', 'ADJ_STRATEGIES', 'Layout', 'make_layout', 'get_layout', 'layout_to_dict',
            'layout_from_dict', 'check_sequence', 'joint_groups', 'to_common', 'up_rotation', 'orient_up',
-           'LayoutWarning', 'LayoutCheck', 'check_layout', 'edge_index', 'graph_summary', 'hop_distance',
-           'get_adjacency', 'schematic_xy', 'plot_layout']
+           'LayoutWarning', 'LayoutCheck', 'mirror_index', 'check_layout', 'edge_index', 'graph_summary',
+           'hop_distance', 'get_adjacency', 'schematic_xy', 'plot_layout']
 
 # %% ../nbs/01_skeleton.ipynb #e6bf96c8
 @dataclass(frozen=True, eq=False)
@@ -405,6 +405,18 @@ def _layout_problems(m:dict, lay:Layout, min_upright:float, min_sides:float, max
             out.append(f"bone {b} is {'longer' if v > 0 else 'shorter'} than its mirror {m['mirror'][b]} by {abs(v):.0%} "
                        f"of the {m['unit']}: is a joint on one side out of order?")
     return out
+
+# %% ../nbs/01_skeleton.ipynb #mi01cd01
+def mirror_index(layout:str|Layout, # a layout whose side joints are named with 'left' and 'right'
+                ) -> tuple[int, ...]:
+    "The joint permutation that swaps left and right joints (a mirror's joint order): joint v of the mirror is joint `index[v]`."
+    lay = get_layout(layout)
+    if not any(('left' in j) or ('right' in j) for j in lay.joints):
+        raise ValueError(f"layout {lay.name!r} names no joint 'left' or 'right', so its mirror is not known by name")
+    missing = [j for j in lay.joints if _mirror(j) not in lay.joints]
+    if missing: raise ValueError(f"layout {lay.name!r} has no counterpart for {missing} (looked for {[_mirror(j) for j in missing]})")
+    return tuple(lay.joints.index(_mirror(j)) for j in lay.joints)
+
 
 # %% ../nbs/01_skeleton.ipynb #a1d0c027
 def check_layout(data:np.ndarray|list, # (T, V, C) or (N, T, V, C) array, or a sequence of such arrays or of records with `.joints` (and `.source`)
