@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import torch
 import prism.experiments as E
-from prism.clip import Augment, ClipSpec, clip_arrays
+from prism.clip import Augment, ClipSpec, clip_arrays, _flat
 from prism.io import read_json, atomic_write
 from sweep_device import read_packed
 
@@ -90,6 +90,11 @@ INPUTS = {
     # seed sd against `combined` on the validation people of every dataset (UTD-MHAD, MSR Action3D, JHMDB); adopting it
     # means re-making every published run
     "combined_body": {"clip": {"view": "body"}, "settings": COMBINED},
+    # left-right mirroring (`combined_mirror`, which passed on JHMDB only) on 2-D clips (prism.clip.ClipSpec(depth=False)), the
+    # library's clip for poses from one camera. The rule, written before its runs: mirroring is the recommended setting for
+    # video poses on 2-D clips too if it beats the CPU default on 2-D clips (the 2-D ensemble's early-fused member,
+    # results/benchmarks/streams_2d.csv, the same people and seeds) by at least 2 points on JHMDB's validation people
+    "combined_2d_mirror": {"clip": {"depth": False}, "settings": VARIANTS["combined_mirror"]},
 }
 
 def smooth_time(sigma:float):
@@ -103,9 +108,8 @@ def smooth_time(sigma:float):
     return f
 
 def flat_z(x, layout):
-    "f(x, layout): the poses with depth set to 0 (a 2-D input; missing values stay missing)."
-    x = np.array(x, dtype=np.float64); x[..., 2] = np.where(np.isfinite(x[..., 2]), 0.0, np.nan)
-    return x
+    "f(x, layout): the normalised poses with depth set to 0 (the quick 2-D input; missing values stay missing)."
+    return _flat(x)
 
 def protocol_for(ds:str, variant:str, test:bool=False) -> E.Protocol:
     "The dataset's protocol, built with an input variant's clip spec or pose filter (the baseline's otherwise); `test`: the test side filtered too."

@@ -40,6 +40,15 @@ def _delta(v:str) -> float:
     if not 0 < d < 1: raise argparse.ArgumentTypeError(f"delta must be strictly between 0 and 1, got {v}")
     return d
 
+# %% ../nbs/09_cli.ipynb #mi09cd01
+def _probability(v:str) -> float:
+    "Parse a probability: a number from 0 to 1."
+    try: p = float(v)
+    except ValueError: raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, got {v!r}") from None
+    if not 0 <= p <= 1: raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, got {v}")
+    return p
+
+
 # %% ../nbs/09_cli.ipynb #b7fa4965
 def make_parser() -> argparse.ArgumentParser:
     "The `prism` argument parser with one subparser per command."
@@ -109,6 +118,13 @@ def make_parser() -> argparse.ArgumentParser:
                    help="camera: clips as the camera saw them; body: every clip (the public ones too) turned about the vertical axis to "
                         "its own shoulder line, so a camera placed elsewhere than the training ones changes nothing (prism.clip.ClipSpec.view; "
                         "needs 3-D poses) (default: %(default)s)")
+    t.add_argument("--no-depth", action="store_true",
+                   help="2-D clips: depth set to 0 before normalising, for poses whose depth is a guess (one camera, MediaPipe); "
+                        "the public clips too (prism.clip.ClipSpec.depth; not with --view body)")
+    t.add_argument("--mirror", type=_probability, default=0., metavar="P",
+                   help="mirror this share of the training clips left to right (x negated, left and right joints swapped; "
+                        "prism.clip.Augment.mirror), for labels that name no side; 0.5 helped JHMDB, most with --no-depth, and hurt "
+                        "UTD-MHAD and MSR Action3D, whose people use the right arm (the experiments notebook, 'Left and right') (default: %(default)s)")
     t.add_argument("--epochs", type=_positive_int, default=None, metavar="N", help="training epochs (default: the model kind's recipe, prism.experiments.RECIPES)")
     t.add_argument("--seed", type=int, default=0, help="seed of initialisation and augmentation; DP noise stays secret (default: %(default)s)")
     t.add_argument("--out", metavar="DIR", default=None, help="write the run's JSON into DIR (default: not written)")

@@ -5,6 +5,7 @@
 # %% ../nbs/09a_commands.ipynb #fae69118
 from __future__ import annotations
 import argparse, shlex, sys, time, warnings
+from dataclasses import replace
 from pathlib import Path
 import pandas as pd
 from .catalog import MODEL_KINDS, PROTOCOLS
@@ -149,6 +150,10 @@ def cmd_train(args:argparse.Namespace) -> int:
     if args.streams and (args.epsilon is not None or args.model not in ("stgcn", "lstm")):
         raise UserError(f"--streams trains a late ensemble, for --model stgcn or lstm without --epsilon (under DP every member would "
                         f"spend its own budget); got --model {args.model}{'' if args.epsilon is None else f' --epsilon {args.epsilon:g}'}")
+    if args.mirror and args.model not in ("stgcn", "lstm"):
+        raise UserError(f"--mirror mirrors the training clips of a network trained end to end: --model stgcn or lstm, got --model {args.model}")
+    if args.view == "body" and args.no_depth:
+        raise UserError("--view body turns clips about the vertical axis, which needs depth: leave out --no-depth or --view body")
     dataset, split, public, norm_from = _train_data(args)   # refused before any process starts or any data is read
     if args.nproc > 1:   # N local processes, each running this command as one rank (as torchrun would)
         if dist_env() is not None: raise UserError("--nproc starts its own processes: under torchrun leave it out (--nproc-per-node sets the count)")
@@ -156,12 +161,13 @@ def cmd_train(args:argparse.Namespace) -> int:
         except WorkerFailed as e: print(f"prism train: {e}", file=sys.stderr); return 1
     settings = recipe(args.model, config=args.config, epochs=args.epochs, max_grad_norm=args.clip,
                       **({"streams": tuple(args.streams)} if args.streams else {}))
+    if args.mirror: settings = replace(settings, augment=replace(settings.augment, mirror=args.mirror))
     ranked = dist_env() is not None   # one rank of torchrun or of --nproc
     if ranked: init_distributed(args.device)   # join the group (a no-op when --nproc's launcher has joined it)
     try:
         rank0, device = is_rank0(), group_device() if ranked else args.device
         data = load_protocol(dataset, root=args.root, norm_from=norm_from, split=split, public=public,
-                             clip=None if args.view == "camera" else ClipSpec(view=args.view))
+                             clip=None if args.view == "camera" and not args.no_depth else ClipSpec(depth=not args.no_depth, view=args.view))
         what = "non-private" if args.epsilon is None else f"DP target epsilon {args.epsilon:g}"
         epochs = settings.optimisation(args.epsilon is not None)[1]
         how = ("class means released once" if args.model == "stgcn_ncm"   # no epochs: one Gaussian release
@@ -171,7 +177,9 @@ def cmd_train(args:argparse.Namespace) -> int:
             print(f"training {args.model} on {data.dataset} ({len(data.y_train)} training clips, {how}, "
                   f"{what}, seed {args.seed})", flush=True)
             print(f"split: {data.description}; input statistics: {data.norm_from}" +
-                  ("; clips in the body's frame (turned to their shoulder line)" if data.clip.view == "body" else ""), flush=True)
+                  ("; clips in the body's frame (turned to their shoulder line)" if data.clip.view == "body" else "") +
+                  ("; 2-D clips (depth set to 0)" if not data.clip.depth else "") +
+                  (f"; {args.mirror:g} of the training clips mirrored" if args.mirror else ""), flush=True)
         r = run_experiment(data, args.model, args.epsilon, args.seed, settings, delta=args.delta, out_dir=args.out if rank0 else None,
                            checkpoint=args.checkpoint if rank0 else None, unit=args.unit, reproducible=args.reproducible,
                            device=device, command=_command(args))

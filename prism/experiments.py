@@ -150,7 +150,7 @@ def load_public(public:str|Path|PublicData, # a library dataset ("utd", "msr", "
         spec = card_contract(card)
         if clip is not None and clip != spec:
             raise ValueError(f"checkpoint {stem.name} reads {spec.card()}, not {clip.card()}: leave clip out or pass that spec "
-                             "(on the command line: --view as the checkpoint's)")
+                             "(on the command line: --view and --no-depth as the checkpoint's)")
         pub = PublicData(ref, *clip_arrays(_public_records(ref, root), spec), checkpoint=str(stem), clip=spec)
         clip = spec
     clip = clip or DEFAULT_CLIP
@@ -234,10 +234,11 @@ def read_protocol(path:str|Path # a file written by `save_protocol`
     if not path.is_file(): raise FileNotFoundError(f"{path}: no such protocol file")
     try: z = np.load(path, allow_pickle=False); meta = json.loads(str(z["meta"]))
     except (ValueError, KeyError, OSError) as e: raise ValueError(f"{path}: not a protocol saved by save_protocol ({e})") from None
-    pub = PublicData(meta["public"], z["public_X"], z["public_y"], meta.get("public_checkpoint"), ClipSpec(**meta["clip"])) if meta["public"] is not None else None
+    clip = ClipSpec(**meta["clip"])
+    pub = PublicData(meta["public"], z["public_X"], z["public_y"], meta.get("public_checkpoint"), clip) if meta["public"] is not None else None
     opt = {k: z[k] for k in ("norm_mean", "norm_std") if k in z.files}
     return Protocol(meta["dataset"], meta["description"], z["X_train"], z["y_train"], z["X_test"], z["y_test"], z["persons_train"],
-                    z["persons_test"], tuple(meta["classes"]), ClipSpec(**meta["clip"]), norm_from=meta["norm_from"], public=pub, **opt)
+                    z["persons_test"], tuple(meta["classes"]), clip, norm_from=meta["norm_from"], public=pub, **opt)
 
 # %% ../nbs/06a_experiments.ipynb #7dfb00ff
 def validation_protocol(protocol:Protocol, # the protocol whose training side is split

@@ -71,7 +71,7 @@ def test_arguments_are_refused_before_any_data_is_loaded(tmp_path, capsys):
     from prism.cli import main
     for argv, says in [(["train", "--epochs", "0"], "must be a positive integer"), (["reproduce", "--epochs", "-1"], "must be a positive integer"),
                        (["train", "--delta", "1.5"], "delta must be strictly between 0 and 1"),
-                       (["train", "--config", "tpu"], "invalid choice: 'tpu'")]:
+                       (["train", "--config", "tpu"], "invalid choice: 'tpu'"), (["train", "--mirror", "2"], "must be a number from 0 to 1")]:
         with pytest.raises(SystemExit) as e: main([*argv, "--data", str(tmp_path / "no-data")])
         err = capsys.readouterr().err
         assert e.value.code == 2 and says in err and "Data root" not in err, err
@@ -79,6 +79,10 @@ def test_arguments_are_refused_before_any_data_is_loaded(tmp_path, capsys):
     assert main(["train", "--streams", "pos+vel+bone", "vel", "--epsilon", "8", "--data", str(tmp_path / "no-data")]) == 2
     err = capsys.readouterr().err
     assert "--streams trains a late ensemble" in err and "Data root" not in err, err
+    for argv, says in [(["--view", "body", "--no-depth"], "which needs depth"), (["--model", "pyramid_ncm", "--mirror", "0.5"], "--mirror mirrors")]:
+        assert main(["train", *argv, "--data", str(tmp_path / "no-data")]) == 2
+        err = capsys.readouterr().err
+        assert says in err and "Data root" not in err, err
 
 
 def test_own_data_from_files_to_a_private_run(data_root, tmp_path):
@@ -115,16 +119,26 @@ def test_own_data_from_files_to_a_private_run(data_root, tmp_path):
     run = read_json(tmp_path / "runs" / "mine_stgcn_epsnone_s0.json")
     assert (run["num_train"], run["num_test"], run["classes"]) == (6, 2, ["clap", "wave"])
     r = subprocess.run(_prism("train", "--data", tmp_path / "mine", "--split", "file:split.txt", "--model", "stgcn", "--epochs", "1",
-                              "--view", "body", "--out", tmp_path / "body", "--checkpoint", tmp_path / "body" / "mine_body"),
+                              "--view", "body", "--mirror", "0.5", "--out", tmp_path / "body", "--checkpoint", tmp_path / "body" / "mine_body"),
                        cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=600)
     assert r.returncode == 0 and "clips in the body's frame" in r.stdout, r.stderr[-3000:]
     from prism.checkpoint import load_checkpoint, card_contract
     assert read_json(tmp_path / "body" / "mine_stgcn_epsnone_s0.json")["view"] == "body" and "view" not in run
+    assert read_json(tmp_path / "body" / "mine_stgcn_epsnone_s0.json")["settings"]["augment"]["mirror"] == 0.5
+    r = subprocess.run(_prism("train", "--data", tmp_path / "mine", "--split", "file:split.txt", "--model", "lstm", "--epochs", "1",
+                              "--no-depth", "--mirror", "0.5", "--out", tmp_path / "flat"), cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0 and "; 2-D clips (depth set to 0); 0.5 of the training clips mirrored" in r.stdout, r.stderr[-3000:]
+    flat = read_json(tmp_path / "flat" / "mine_lstm_epsnone_s0.json")
+    assert (flat["depth"], flat["settings"]["augment"]["mirror"]) == (False, 0.5)
+    assert "mirror" not in run["settings"]["augment"]
     assert card_contract(load_checkpoint(tmp_path / "body" / "mine_body")[1]).view == "body"
     assert "**View**: the body's frame" in (tmp_path / "body" / "mine_body.md").read_text()
     r = subprocess.run(_prism("train", "--data", tmp_path / "mine", "--split", "subject", "--model", "stgcn_ncm", "--epsilon", "8",
                               "--out", tmp_path / "runs"), cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=300)
     assert r.returncode == 2 and "a private run on --data needs --public" in r.stderr, r.stderr
+    r = subprocess.run(_prism("train", "--data", tmp_path / "mine", "--split", "subject", "--model", "stgcn_ncm", "--mirror", "0.5"),
+                       cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "--mirror mirrors the training clips of a network trained end to end" in r.stderr, r.stderr
     r = subprocess.run(_prism("train", "--data", tmp_path / "mine", "--split", "subject", "--model", "stgcn_ncm", "--epsilon", "8",
                               "--public", ROOT / "results/zoo/utd_private", "--out", tmp_path / "runs"),
                        cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=600)

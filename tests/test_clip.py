@@ -106,6 +106,30 @@ def test_augment_one_law_for_clips_and_batches():
     assert Augment().settings() == {"class": "Augment", "rotate_deg": 20.0, "scale": 0.15, "shift": 2, "jitter": 0.0, "crop": (0.8, 1.0)}
 
 
+def test_mirror_swaps_sides_in_every_channel_and_draws_last(msr):
+    from prism.clip import augment_for
+    from prism.kinematics import compute_channels
+    from prism.skeleton import mirror_index
+    spec = ClipSpec(channels="pos+vel+bone+bvel")
+    x = clip_positions(msr[0], spec.layout)[:20]
+    always = augment_for(spec, Augment(rotate_deg=0.0, scale=0.0, shift=0, mirror=1.0))
+    assert always.swap == mirror_index("prism15")
+    xm = always(x, torch.Generator().manual_seed(0))
+    chans = lambda p: torch.from_numpy(compute_channels(p, spec.layout, spec.channels).transpose(2, 0, 1).copy())[None]
+    np.testing.assert_allclose(always(chans(x), torch.Generator().manual_seed(0))[0], chans(xm)[0], atol=1e-5)   # 4 vector groups
+    np.testing.assert_allclose(always(xm, torch.Generator().manual_seed(0)), x, atol=1e-12)                   # twice: itself
+    half = augment_for(spec, Augment(mirror=0.5))
+    b = torch.randn(64, 12, 8, 15)
+    plain = Augment()(b, torch.Generator().manual_seed(2))
+    mixed = half(b, torch.Generator().manual_seed(2))
+    same = (mixed == plain).flatten(1).all(1)
+    assert 10 < int(same.sum()) < 54                      # about half mirrored, the others drawn exactly as without mirror
+    assert augment_for(spec, Augment()) == Augment() and augment_for(spec, Augment()).swap is None
+    with pytest.raises(ValueError, match="augment_for"): Augment(mirror=1.0)(b)
+    with pytest.raises(ValueError, match="probability"): Augment(mirror=1.5)
+    with pytest.raises(ValueError, match="permutation"): Augment(mirror=0.5, swap=(0, 0, 1))
+
+
 def test_resample_times_contract():
     assert np.allclose(resample_times(5, 9), np.linspace(0, 4, 9))
     rng = np.random.default_rng(0)
