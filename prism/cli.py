@@ -124,7 +124,7 @@ def make_parser() -> argparse.ArgumentParser:
     t.add_argument("--mirror", type=_probability, default=0., metavar="P",
                    help="mirror this share of the training clips left to right (x negated, left and right joints swapped; "
                         "prism.clip.Augment.mirror), for labels that name no side; 0.5 helped JHMDB, most with --no-depth, and hurt "
-                        "UTD-MHAD and MSR Action3D, whose people use the right arm (the experiments notebook, 'Left and right') (default: %(default)s)")
+                        "the two Kinect datasets, whose one-arm actions all use the same arm (the experiments notebook, 'Left and right') (default: %(default)s)")
     t.add_argument("--epochs", type=_positive_int, default=None, metavar="N", help="training epochs (default: the model kind's recipe, prism.experiments.RECIPES)")
     t.add_argument("--seed", type=int, default=0, help="seed of initialisation and augmentation; DP noise stays secret (default: %(default)s)")
     t.add_argument("--out", metavar="DIR", default=None, help="write the run's JSON into DIR (default: not written)")
