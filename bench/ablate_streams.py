@@ -39,6 +39,18 @@ The rules, written before their runs (means of 3 seeds or draws, JHMDB's validat
 
     PRISM_DATA=/path/to/data python bench/ablate_streams.py run --no-depth --datasets jhmdb --threads 1
     python bench/ablate_streams.py summary --runs results/benchmarks/tune/streams/2d --datasets jhmdb --out results/benchmarks/streams_2d.csv
+
+Left-right mirroring (`--mirror 0.5`: `prism.clip.Augment(mirror=0.5)` in every member's recipe, half the training clips
+mirrored; runs under <out>/2d_mirror/ with --no-depth) on the 2-D ensemble: bench/ablate_recipe.py's `combined_2d_mirror`
+met its rule for one network (the fused member), and this asks whether the gain survives the late ensemble, whose other
+members may already cover what the mirror adds. Its "fused alone" row is `combined_2d_mirror` again (the same settings,
+people and seeds), with the probabilities kept. The rule, written before its runs: the mirrored 2-D "4 streams + fused,
+late" replaces the unmirrored one (results/benchmarks/streams_2d.csv) as the ensemble for video poses if it beats it by at
+least 2 points on JHMDB's validation people (mean of 3 draws). The test people are scored afterwards (`--test`),
+whatever the rule says, and reported beside the unmirrored ensemble's (streams_2d_test.csv).
+
+    PRISM_DATA=/path/to/data python bench/ablate_streams.py run --no-depth --mirror 0.5 --datasets jhmdb --threads 1
+    python bench/ablate_streams.py summary --runs results/benchmarks/tune/streams/2d_mirror --datasets jhmdb --out results/benchmarks/streams_2d_mirror.csv
 """
 from __future__ import annotations
 import argparse, sys, time
@@ -66,12 +78,12 @@ def run(a):
     import prism.experiments as E
     from prism.io import atomic_write
     from prism.models import run_model
-    from prism.clip import ClipSpec
+    from prism.clip import ClipSpec, Augment
     from sweep_device import read_packed
     torch.set_num_threads(a.threads)
     out, t0, cache = Path(a.out), time.time(), {}
     cmd = "python bench/ablate_streams.py " + " ".join(sys.argv[1:])
-    s = E.recipe("stgcn") if a.epochs is None else E.recipe("stgcn", epochs=a.epochs)
+    s = E.recipe("stgcn", **({} if a.epochs is None else {"epochs": a.epochs}), **({"augment": Augment(mirror=a.mirror)} if a.mirror else {}))
     for ds in a.datasets:
         packed = a.arrays and (Path(a.arrays) / f"{ds}.npz").exists()
         if packed and a.no_depth: raise SystemExit("--no-depth makes 2-D clips from the data: leave --arrays out")
@@ -166,13 +178,14 @@ def main():
     rn.add_argument("--epochs", type=int, default=None, help="epochs per run (default: the recipe's; set only for smoke tests)")
     rn.add_argument("--deadline", type=float, default=float("inf"), help="seconds after which no new run starts")
     rn.add_argument("--no-depth", action="store_true", help="2-D clips (ClipSpec(depth=False)), runs under <out>/2d/")
+    rn.add_argument("--mirror", type=float, default=0., help="share of training clips mirrored (prism.clip.Augment(mirror=P)), runs under <out>/2d_mirror/ or <out>/mirror/")
     sm = sub.add_parser("summary", help="the table of the streams and ensembles")
     sm.add_argument("--runs", default=str(REPO / "results" / "benchmarks" / "tune" / "streams"))
     sm.add_argument("--datasets", nargs="+", default=["utd", "msr", "jhmdb"])
     sm.add_argument("--out", default=str(REPO / "results" / "benchmarks" / "streams.csv"))
     a = p.parse_args()
     if a.cmd == "run" and a.out is None:
-        a.out = str(REPO / "results" / "benchmarks" / ("stream_runs" if a.test else "tune/streams") / ("2d" if a.no_depth else ""))
+        a.out = str(REPO / "results" / "benchmarks" / ("stream_runs" if a.test else "tune/streams") / "_".join(k for k, on in (("2d", a.no_depth), ("mirror", a.mirror)) if on))
     run(a) if a.cmd == "run" else summary(a)
 
 if __name__ == "__main__":
