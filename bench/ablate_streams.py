@@ -51,6 +51,11 @@ whatever the rule says, and reported beside the unmirrored ensemble's (streams_2
 
     PRISM_DATA=/path/to/data python bench/ablate_streams.py run --no-depth --mirror 0.5 --datasets jhmdb --threads 1
     python bench/ablate_streams.py summary --runs results/benchmarks/tune/streams/2d_mirror --datasets jhmdb --out results/benchmarks/streams_2d_mirror.csv
+    # the test people (every member, 3 seeds), beside streams_2d_test.csv
+    PRISM_DATA=/path/to/data python bench/ablate_streams.py run --test --no-depth --mirror 0.5 --datasets jhmdb --threads 1
+    python bench/ablate_streams.py summary --runs results/benchmarks/stream_runs/2d_mirror --datasets jhmdb --out results/benchmarks/streams_2d_mirror_test.csv
+
+The late ensembles' accuracies come from the members' saved probabilities (`prism.experiments.late_ensemble_accuracy`).
 """
 from __future__ import annotations
 import argparse, sys, time
@@ -101,12 +106,9 @@ def run(a):
                 atomic_write(f.with_suffix(".npz"), lambda q: np.savez(q, prob=prob, y=pv.y_test))
                 print(f"{ds} {stream} s{seed}: {'test' if a.test else 'validation'} acc {r['accuracy']:.3f} in {r['train_seconds']:.0f} s", flush=True)
 
-def _probs(runs:Path, ds:str, stream:str) -> dict:
-    "{seed: (probabilities, labels)} of one dataset's stream."
-    out = {}
-    for f in sorted((runs / stream).glob(f"{ds}_stgcn_epsnone_s*.npz")):
-        z = np.load(f); out[int(f.stem.rsplit("_s", 1)[1])] = (z["prob"], z["y"])
-    return out
+def _seeds(runs:Path, ds:str, stream:str) -> list:
+    "The seeds of one dataset's stream whose probabilities are saved."
+    return sorted(int(f.stem.rsplit("_s", 1)[1]) for f in (runs / stream).glob(f"{ds}_stgcn_epsnone_s*.npz"))
 
 # the member networks of each model of the table (its cost is theirs, summed)
 MEMBERS = {**{f"{st} alone": (st,) for st in (FUSED,) + STREAMS}, "3 streams, late": STREAMS3, "3 streams + fused, late": (FUSED,) + STREAMS3,
@@ -126,21 +128,18 @@ def member_costs(runs:Path, ds:str) -> dict:
     return out
 
 def ensembles(runs:Path, ds:str) -> dict:
-    "{what: [validation accuracy of each draw]} for one dataset: each stream alone, the fused model, and the ensembles."
-    P = {st: _probs(runs, ds, st) for st in (FUSED,) + STREAMS}
-    acc = lambda ps, y: float((np.mean(ps, 0).argmax(1) == y).mean())
-    y = next(iter(P[FUSED].values()))[1]
-    for st in P:
-        for s, (_, yy) in P[st].items():
-            if not np.array_equal(yy, y): raise RuntimeError(f"{ds} {st} s{s}: other validation clips than the fused model's")
-    res = {f"{st} alone": [acc([p], y) for p, _ in P[st].values()] for st in (FUSED,) + STREAMS}
+    "{what: [accuracy of each draw]} for one dataset: each stream alone, the fused model, and the ensembles (`prism.experiments.late_ensemble_accuracy`)."
+    from prism.experiments import late_ensemble_accuracy
+    S = {st: _seeds(runs, ds, st) for st in (FUSED,) + STREAMS}
+    acc = lambda members: late_ensemble_accuracy([runs / st / f"{ds}_stgcn_epsnone_s{s}.npz" for st, s in members])
+    res = {f"{st} alone": [acc([(st, s)]) for s in S[st]] for st in (FUSED,) + STREAMS}
     for k, group in ((3, STREAMS3), (4, STREAMS)):
-        both = [s for s in STREAM_SEEDS if all(s in P[st] for st in group)]
-        res[f"{k} streams, late"] = [acc([P[st][s][0] for st in group], y) for s in both]
-        res[f"{k} streams + fused, late"] = [acc([P[st][s][0] for st in (FUSED,) + group], y) for s in both if s in P[FUSED]]
-    draws = [g for g in (FUSED_SEEDS[:3], FUSED_SEEDS[3:]) if all(s in P[FUSED] for s in g)]
-    res["3 fused seeds, late"] = [acc([P[FUSED][s][0] for s in g], y) for g in draws]
-    res["4 fused seeds, late"] = [acc([P[FUSED][s][0] for s in g], y) for g in (FUSED_SEEDS[:4],) if all(s in P[FUSED] for s in g)]
+        both = [s for s in STREAM_SEEDS if all(s in S[st] for st in group)]
+        res[f"{k} streams, late"] = [acc([(st, s) for st in group]) for s in both]
+        res[f"{k} streams + fused, late"] = [acc([(st, s) for st in (FUSED,) + group]) for s in both if s in S[FUSED]]
+    draws = [g for g in (FUSED_SEEDS[:3], FUSED_SEEDS[3:]) if all(s in S[FUSED] for s in g)]
+    res["3 fused seeds, late"] = [acc([(FUSED, s) for s in g]) for g in draws]
+    res["4 fused seeds, late"] = [acc([(FUSED, s) for s in g]) for g in (FUSED_SEEDS[:4],) if all(s in S[FUSED] for s in g)]
     return res
 
 def summary(a):

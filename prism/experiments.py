@@ -36,9 +36,10 @@ from .benchmarks import (METRICS, classification_metrics, run_comprehensive_benc
 __all__ = ['NORM_REFERENCE', 'PUBLIC_BACKBONE', 'RECIPES', 'GPU_RECIPES', 'STREAMS', 'PRIVATE_RECIPES', 'TUNE_DIRS', 'RUN_DIRS',
            'RELEASE_KINDS', 'LABELS', 'PublicData', 'Protocol', 'load_public', 'load_protocol', 'save_protocol',
            'read_protocol', 'validation_protocol', 'stream_index', 'protocol_channels', 'TrainSettings', 'recipe',
-           'build_model', 'run_name', 'unit_loader', 'public_feature_stats', 'pretrain_public', 'fit_private_head',
-           'fit_private_ncm', 'fit_private_pyramid', 'run_experiment', 'deployable', 'collect_runs', 'run_cost',
-           'run_costs', 'privacy_utility_sweep', 'release_ledger', 'choose_recipe', 'deploy_private', 'reproduce']
+           'late_ensemble_accuracy', 'build_model', 'run_name', 'unit_loader', 'public_feature_stats',
+           'pretrain_public', 'fit_private_head', 'fit_private_ncm', 'fit_private_pyramid', 'run_experiment',
+           'deployable', 'collect_runs', 'run_cost', 'run_costs', 'privacy_utility_sweep', 'release_ledger',
+           'choose_recipe', 'deploy_private', 'reproduce']
 
 # %% ../nbs/06a_experiments.ipynb #c8476c24
 # the input standardisation of each dataset comes from a dataset treated as public (never from the private training split)
@@ -419,6 +420,22 @@ def recipe(kind:str, # one of MODEL_KINDS
 # the late ensemble measured by bench/ablate_streams.py (results/benchmarks/streams.csv): the early-fused network and one
 # network per stream; `recipe("stgcn", streams=STREAMS)` trains it (four networks: four times the training)
 STREAMS = ("pos+vel+bone", "pos", "vel", "bone")
+
+# %% ../nbs/06a_experiments.ipynb #lea0001
+def late_ensemble_accuracy(files:Sequence[str|Path], # the members' saved class probabilities: .npz files with `prob` (N, K) and `y` (N,)
+                          ) -> float:
+    "Accuracy of a late ensemble from its members' saved probabilities: the argmax of their mean, as `StreamEnsemble` predicts."
+    if not len(files): raise ValueError("a late ensemble needs at least one member's probabilities")
+    P, first = [], Path(files[0])
+    for f in map(Path, files):
+        with np.load(f) as z: p, y = z["prob"], z["y"]
+        if p.ndim != 2 or len(p) != len(y): raise ValueError(f"{f}: expected prob (N, K) and y (N,), got shapes {p.shape} and {y.shape}")
+        if not P: y0 = y
+        elif p.shape != P[0].shape or not np.array_equal(y, y0):
+            raise ValueError(f"{f}: scored on other clips or labels than {first}; a late ensemble's members must see the same clips")
+        P.append(p)
+    return float((np.mean(P, 0).argmax(1) == y0).mean())
+
 
 # %% ../nbs/06a_experiments.ipynb #d15da052
 def _backbone_settings(epochs:int) -> TrainSettings:
