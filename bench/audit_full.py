@@ -8,6 +8,12 @@ Model audit (membership inference with shadow models, canary epsilon lower bound
 Mechanism audit (the deployed DP-SGD head and private class means as released, with planted-bug controls; an audit that can fail):
 
     PRISM_DATA=/path/to/data python bench/audit_full.py --mechanisms         # results/audit/mechanisms.{json,csv,png}
+
+How often the quick audits of nbs/08_audit.ipynb miss a planted bug (or flag the shipped mechanism): its cells' audits,
+on its cells' inputs (pooled kinematic features of UTD-MHAD's cross-subject training clips), repeated with fresh secret
+randomness; per audit the misses, the bounds' mean and sd, and a 95% upper bound on the miss rate:
+
+    PRISM_DATA=/path/to/data python bench/audit_full.py --control-power 40   # results/audit/control_power.{json,csv}
 """
 from __future__ import annotations
 import argparse, sys, time, warnings
@@ -15,7 +21,10 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from prism.audit import run_audit, mechanism_audit, plot_audit_scores, public_backbone_features
+import pandas as pd
+from scipy.stats import norm
+from prism.attacks import clopper_pearson
+from prism.audit import run_audit, mechanism_audit, plot_audit_scores, public_backbone_features, clip_features, audit_private_ncm, audit_private_head
 from prism.data import load_utd_mhad, utd_cross_subject
 from prism.io import atomic_write, stamp, write_json_atomic
 
@@ -51,6 +60,44 @@ def mechanisms(a, command:str) -> int:
     if len(bad): print("FAIL: a planted bug went unnoticed or a shipped mechanism violated its claim:\n", bad); return 1
     return 0
 
+# the quick audits of nbs/08_audit.ipynb (cells 0500250b and 51f8f1fb) at claimed epsilon 1: (audit, control, size, expected verdict)
+# (the notebook runs 1000 releases and 3000 canaries; 300 releases is its size before this measurement, 6000 canaries a larger audit)
+NOTEBOOK_AUDITS = (("stgcn_ncm", "none", 40, "consistent"), ("stgcn_ncm", "quarter noise", 300, "VIOLATION"),
+                   ("stgcn_ncm", "quarter noise", 1000, "VIOLATION"), ("stgcn_ft", "none", 3000, "consistent"),
+                   ("stgcn_ft", "quarter noise", 3000, "VIOLATION"), ("stgcn_ft", "quarter noise", 6000, "VIOLATION"))
+
+def control_power(a, command:str) -> int:
+    "Repeat the notebook's quick audits with fresh secret randomness: how often each gives the wrong verdict."
+    recs = load_utd_mhad()
+    y, subj = np.array([r.label for r in recs]), np.array([r.subject for r in recs])
+    tr = np.isin(subj, [1, 3, 5, 7])                                  # the cross-subject training side, as in the notebook
+    F, y = clip_features(recs)[tr], y[tr]; K = int(y.max()) + 1
+    rows, t0 = [], time.perf_counter()
+    for i in range(a.control_power):
+        for recipe_, control, n, want in NOTEBOOK_AUDITS:
+            r = (audit_private_ncm(F, y, K, 1.0, control=control, releases=n) if recipe_ == "stgcn_ncm"
+                 else audit_private_head(F, y, K, 1.0, control=control, canaries=n))
+            rows.append({"repeat": i, "recipe": recipe_, "control": control, "size": n, "trials": r["trials"], "eps_lb": r["eps_lb"],
+                         "ceiling": r["ceiling"], "verdict": r["verdict"], "expected": want})
+            print(f"{i:3d} {recipe_:9s} {control:13s} {n:5d}: bound {r['eps_lb']:.2f} / ceiling {r['ceiling']:.2f} -> {r['verdict']}", flush=True)
+    t = pd.DataFrame(rows)
+    g = t.assign(miss=t.verdict != t.expected).groupby(["recipe", "control", "size"], sort=False)
+    summ = g.agg(trials=("trials", "first"), expected=("expected", "first"), repeats=("miss", "size"), misses=("miss", "sum"),
+                 eps_lb_mean=("eps_lb", "mean"), eps_lb_sd=("eps_lb", "std"), eps_lb_min=("eps_lb", "min"), eps_lb_max=("eps_lb", "max")).reset_index()
+    summ["miss_rate_upper95"] = [float(clopper_pearson(int(m), int(n))[1]) for m, n in zip(summ.misses, summ.repeats)]
+    side = np.where(summ.expected == "VIOLATION", 1, -1)                  # a violation must lie above epsilon 1, a consistent bound below
+    summ["miss_normal_approx"] = norm.sf(side * (summ.eps_lb_mean - 1.0) / summ.eps_lb_sd)
+    out = Path(a.out)
+    write_json_atomic(out / "control_power.json", {**stamp(command), "claimed_epsilon": 1.0, "delta": 1e-5, "alpha": 0.05,
+        "data": "pooled kinematic features (prism.audit.clip_features) of UTD-MHAD's cross-subject training clips, as nbs/08_audit.ipynb",
+        "reading": ("a miss: a planted bug (control != 'none') not found VIOLATION, or the shipped mechanism found VIOLATION; "
+                    "miss_rate_upper95: Clopper-Pearson 95% upper bound from the repeats; miss_normal_approx: the normal tail of the "
+                    "bounds beyond epsilon 1, a rough extrapolation where no miss was seen"),
+        "seconds": round(time.perf_counter() - t0, 1), "summary": summ.to_dict(orient="records")})
+    atomic_write(out / "control_power.csv", lambda p: t.to_csv(p, index=False))
+    print(summ.to_string())
+    return 0
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default="results/audit", help="output folder")
@@ -66,12 +113,14 @@ def main(argv=None):
     p.add_argument("--releases", type=int, default=300, help="mechanism audit: class-means releases per audit (trials = releases x classes)")
     p.add_argument("--releases-at", default="8:1700", help="mechanism audit: EPS:RELEASES for honest class-means audits that need more trials")
     p.add_argument("--runs", type=int, default=4, help="mechanism audit: DP-SGD runs per audit, canaries pooled")
+    p.add_argument("--control-power", type=int, default=0, metavar="N", help="repeat the notebook's quick audits N times: how often each misses")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1, help="torch threads")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     warnings.filterwarnings("ignore", category=RuntimeWarning, module="opacus")
     command = " ".join(["python", "bench/audit_full.py"] + (sys.argv[1:] if argv is None else list(argv)))
+    if a.control_power: return control_power(a, command)
     if a.mechanisms:
         if a.epsilons == "none,8,4,1": a.epsilons = "1,2,4,8"
         a.canaries = a.canaries or 1728
