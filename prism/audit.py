@@ -551,10 +551,12 @@ def mechanism_audit(features:np.ndarray, # (N, F) public-backbone features of th
                     num_classes:int, # classes K
                     epsilons:Sequence[float]=(1, 2, 4, 8), # claimed epsilons of the honest (as released) audits
                     controls_at:Sequence[float]=(1,), # claimed epsilons of the planted-bug controls
-                    releases:int=40, # class-means releases per audit (trials = releases * K)
+                    releases:int=40, # class-means releases per honest audit (trials = releases * K)
                     releases_at:dict|None=None, # claimed epsilon -> releases of its honest class-means audit (a larger epsilon needs more trials)
                     canaries:int=1728, # Dirac canaries per DP-SGD run
                     runs:int=1, # DP-SGD runs per audit, their canaries pooled (more canaries, a stronger one-run bound)
+                    control_releases:int=1000, # class-means releases of the quarter-noise control (its bounds clear epsilon by a margin only)
+                    control_canaries:int=3000, # Dirac canaries of the quarter-noise DP-SGD control in all, over as few runs as the weights allow
                     delta:float=1e-5, # delta of every guarantee
                     alpha:float=0.05, # confidence of every bound
                     public_stats:tuple|None=None, # (mean, std) of the public features
@@ -564,11 +566,13 @@ def mechanism_audit(features:np.ndarray, # (N, F) public-backbone features of th
     kw = dict(delta=delta, alpha=alpha, public_stats=public_stats)
     jobs = [(audit_private_head, e, dict(control="none", canaries=canaries, runs=runs)) for e in epsilons]
     jobs += [(audit_private_ncm, e, dict(control="none", releases=(releases_at or {}).get(e, releases))) for e in epsilons]
+    per_run = min(control_canaries, num_classes * np.shape(features)[1])   # distinct weight coordinates of one run
+    c_runs = math.ceil(control_canaries / per_run)
     for e in controls_at:
-        jobs += [(audit_private_head, e, dict(control="quarter noise", canaries=canaries, runs=runs)),
+        jobs += [(audit_private_head, e, dict(control="quarter noise", canaries=math.ceil(control_canaries / c_runs), runs=c_runs)),
                  (audit_private_head, e, dict(control="replayable seed", canaries=canaries)),
                  (audit_private_head, e, dict(control="none", attack="replay", canaries=canaries)),   # the same attack on secret noise
-                 (audit_private_ncm, e, dict(control="quarter noise", releases=releases)),
+                 (audit_private_ncm, e, dict(control="quarter noise", releases=control_releases)),
                  (audit_private_ncm, e, dict(control="replayable seed", releases=releases)),
                  (audit_private_ncm, e, dict(control="none", attack="replay", releases=releases))]   # the same attack on secret noise
     results = []
