@@ -400,6 +400,11 @@ def _scaled_library_noise(scale:float):
     # `fit_private_ncm` releases its class sums through `private_class_sums`: patch the noise where that mechanism draws it
     return mock.patch(f"{private_class_sums.__module__}.gaussian_noise", lambda shape, std, *a, **k: gaussian_noise(shape, std * scale, *a, **k))
 
+def _check_sizes(**sizes):
+    "Refuse an audit size that is not a whole number >= 1, naming it (an audit of no trials proves nothing)."
+    bad = {k: v for k, v in sizes.items() if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1}
+    if bad: raise ValueError(f"audit sizes must be whole numbers >= 1, got {bad}")
+
 def audit_private_ncm(features:np.ndarray, # (N, F) public-backbone features of the private training clips (the data set D)
                       labels:np.ndarray, # (N,) their classes
                       num_classes:int, # classes K (one canary per class per release)
@@ -414,6 +419,7 @@ def audit_private_ncm(features:np.ndarray, # (N, F) public-backbone features of 
                      ) -> dict:
     "Audit `prism.experiments.fit_private_ncm` itself: canary unit vectors added to class sums by secret coins, many releases, a bound with its ceiling."
     if control not in NCM_CONTROLS: raise ValueError(f"control must be one of {NCM_CONTROLS}, got {control!r}")
+    _check_sizes(releases=releases)
     attack = attack or ("replay" if control == "replayable seed" else "projection")
     if attack not in ("projection", "replay"): raise ValueError(f"attack must be 'projection' or 'replay', got {attack!r}")
     F = torch.as_tensor(np.asarray(features, np.float32)); y = np.asarray(labels, np.int64); K, D = num_classes, F.shape[1]
@@ -499,6 +505,7 @@ def audit_private_head(features:np.ndarray, # (N, F) public-backbone features of
                       ) -> dict:
     "Audit `prism.experiments.fit_private_head` with the deployed hyper-parameters: Dirac gradient canaries, one-run (eps, delta) bound with its ceiling."
     if control not in NCM_CONTROLS: raise ValueError(f"control must be one of {NCM_CONTROLS}, got {control!r}")
+    _check_sizes(canaries=canaries, runs=runs)
     attack = attack or ("replay" if control == "replayable seed" else "white-box")
     if attack not in ("white-box", "replay"): raise ValueError(f"attack must be 'white-box' or 'replay', got {attack!r}")
     d = recipe("stgcn_ft")
@@ -563,6 +570,8 @@ def mechanism_audit(features:np.ndarray, # (N, F) public-backbone features of th
                     verbose:bool=True, # print one line per audit
                    ) -> dict:
     "Audit both deployed private heads at every claimed epsilon, plus the planted-bug controls: one table row per (recipe, epsilon, control, attack)."
+    _check_sizes(releases=releases, canaries=canaries, runs=runs, control_releases=control_releases, control_canaries=control_canaries,
+                 **{f"releases_at[{e:g}]": n for e, n in (releases_at or {}).items()})
     kw = dict(delta=delta, alpha=alpha, public_stats=public_stats)
     jobs = [(audit_private_head, e, dict(control="none", canaries=canaries, runs=runs)) for e in epsilons]
     jobs += [(audit_private_ncm, e, dict(control="none", releases=(releases_at or {}).get(e, releases))) for e in epsilons]
