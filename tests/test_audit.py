@@ -250,6 +250,7 @@ def test_dpsgd_head_audit_catches_planted_bugs_and_passes_the_release():
     quarter = audit_private_head(F, y, 27, 1.0, control="quarter noise", canaries=1728, runs=2)   # 3456 canaries
     assert quarter["verdict"] == "VIOLATION", quarter["detail"]
     replay = audit_private_head(F, y, 27, 1.0, control="replayable seed", canaries=1728)   # noise regenerated from the seed
-    # near the ceiling, not always at it: the replay removes the noise exactly but only the expected gradient of the other
-    # clips, not the sampled one, so a guess or two can be wrong (a clean-clone CI once gave 5.02 against a ceiling of 5.37)
-    assert replay["verdict"] == "VIOLATION" and replay["eps_lb"] > 0.8 * replay["ceiling"] and "NOT PRIVATE" in replay["randomness"]
+    # at the ceiling: the replay removes the noise and the replayed batch's clipped gradients exactly, so what is left is
+    # the canaries alone (0 for every canary out, at least 1 / sigma for one in)
+    assert replay["verdict"] == "VIOLATION" and replay["eps_lb"] == pytest.approx(replay["ceiling"]) and "NOT PRIVATE" in replay["randomness"]
+    assert np.abs(replay["scores_out"]).max() < 1e-3 < replay["scores_in"].min()
