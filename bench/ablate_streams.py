@@ -62,8 +62,8 @@ points on MSR's validation people, results/benchmarks/gpu_ablation.csv); this as
 It runs on 2 CPU cores (a member takes minutes on MSR). The rule, written before its runs: the report for issue 15
 names the full configuration's ensemble as the longer-trained one for MSR if its "4 streams + fused, late" beats the
 CPU recipe's (results/benchmarks/streams.csv) by at least 1 point on MSR's validation people (mean of 3 draws); the
-test people are scored whatever the rule says (in a second process, read only after the rule is applied), beside
-streams_test.csv.
+test people are scored whatever the rule says (in a second process at the same time: the rule, fixed beforehand, is
+applied to the validation figures alone), beside streams_test.csv.
 
     PRISM_DATA=/path/to/data python bench/ablate_streams.py run --config gpu --datasets msr --seeds 0 1 2 --threads 1
     python bench/ablate_streams.py summary --runs results/benchmarks/tune/streams/gpu --datasets msr --out results/benchmarks/streams_gpu.csv
