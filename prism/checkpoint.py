@@ -21,8 +21,8 @@ from .models import STGCN_PRISM, LSTMBaseline, PyramidNCM, HybridNCM, StreamEnse
 
 # %% auto #0
 __all__ = ['ROLES', 'KNOWN_CLASSES', 'model_config', 'model_from_config', 'checkpoint_paths', 'check_publishable',
-           'save_checkpoint', 'update_card', 'load_checkpoint', 'card_contract', 'card_classes', 'card_temperature',
-           'classify', 'read_clip_input']
+           'save_checkpoint', 'update_card', 'load_checkpoint', 'config_io', 'card_contract', 'card_classes',
+           'card_temperature', 'classify', 'read_clip_input']
 
 # %% ../nbs/04a_checkpoint.ipynb #00d8b5ec
 def model_config(model:nn.Module) -> dict:
@@ -89,6 +89,7 @@ def _card_markdown(card:dict) -> str:
     if card.get("public_start"): lines.append(f"- **Public start**: first trained on {card['public_start']} (public data), then on {card.get('dataset', 'its data')}")
     if card.get("classes"): lines.append(f"- **Classes** ({len(card['classes'])}): " + ", ".join(map(str, card["classes"])))
     lines.append("- **Role**: " + ROLES.get(card.get("role", "benchmark"), ROLES["benchmark"]))
+    if card.get("superseded_by"): lines.append(f"- **Superseded by**: {card['superseded_by']}")
     if card.get("validation"):
         v = card["validation"]
         lines.append(f"- **Model choice**: {v['chosen']}, the best validation accuracy of "
@@ -199,6 +200,14 @@ def load_checkpoint(path:str|Path, # checkpoint stem (or its .safetensors/.json 
     model.load_state_dict(tensors, strict=True)
     return model.eval(), card
 
+# %% ../nbs/04a_checkpoint.ipynb #cfgio001
+def config_io(cfg:dict # a card's model config (`model_config`)
+             ) -> tuple:
+    "(input channels, joints, classes) of the model a config describes (None where it does not say); a late ensemble's come from its members."
+    if cfg.get("class") == "StreamEnsemble":
+        return max(i for c in cfg["channels"] for i in c) + 1, cfg["members"][0]["num_joints"], cfg["members"][0]["num_classes"]
+    return cfg.get("in_channels"), cfg.get("num_joints"), cfg.get("num_classes")
+
 # %% ../nbs/04a_checkpoint.ipynb #7c4e5469
 def card_contract(card:dict # a model card (`load_checkpoint`)
                  ) -> ClipSpec:
@@ -207,11 +216,10 @@ def card_contract(card:dict # a model card (`load_checkpoint`)
     if missing:
         raise ValueError(f"{card.get('name', 'the model card')} does not state its input contract ({', '.join(missing)} missing); "
                          "checkpoints saved by `prism train --checkpoint` or `run_experiment(checkpoint=...)` carry it")
-    spec, cfg = clip_of(card), card["model"]
-    if (cfg["in_channels"], cfg["num_joints"]) != (spec.in_channels, spec.num_joints):
+    spec, io = clip_of(card), config_io(card["model"])[:2]
+    if io != (spec.in_channels, spec.num_joints):
         raise ValueError(f"{card.get('name', 'the model card')}: its contract ({spec.channels}, {spec.in_channels} channels; layout "
-                         f"{spec.layout}, {spec.num_joints} joints) does not match its model ({cfg['in_channels']} channels, "
-                         f"{cfg['num_joints']} joints)")
+                         f"{spec.layout}, {spec.num_joints} joints) does not match its model ({io[0]} channels, {io[1]} joints)")
     return spec
 
 # %% ../nbs/04a_checkpoint.ipynb #8f8fc8f7
@@ -225,7 +233,7 @@ def card_classes(card:dict # a model card (`load_checkpoint`)
     if names is None:
         raise ValueError(f"{card.get('name', 'the model card')} has no class names: no 'classes' in the card, and its dataset "
                          f"{card.get('dataset')!r} is not one of the library's ({', '.join(KNOWN_CLASSES)}, msr)")
-    n = card["model"]["num_classes"]
+    n = config_io(card["model"])[2]
     if len(names) != n: raise ValueError(f"{card.get('name', 'the model card')}: {len(names)} class names for {n} outputs")
     return [str(c) for c in names]
 

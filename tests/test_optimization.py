@@ -188,7 +188,8 @@ def test_the_zoo_video_model_is_chosen_and_calibrated_on_validation():
     assert card["dataset"] == "jhmdb" and card["epsilon"] is None and card["role"] == "video"
     v = card["validation"]
     assert v["chosen"] == max(v["scores"], key=v["scores"].get) and "test side unused" in v["split"]
-    assert card["model"]["class"] == {"stgcn": "STGCN_PRISM", "lstm": "LSTMBaseline"}[v["chosen"]]
+    assert card["model"]["class"] == {"stgcn": "STGCN_PRISM", "stgcn_streams": "StreamEnsemble", "lstm": "LSTMBaseline"}[v["chosen"]]
+    assert card["depth"] is False and card["settings"]["augment"]["mirror"] == 0.5, "the video configuration: 2-D clips, mirrored"
     cal, pred = card["calibration"], card["test_predictions"]
     assert card_temperature(card) == cal["temperature"] and "validation side" in cal["fitted_on"]
     ok = np.array(pred["y_true"]) == np.array(pred["y_pred"])
