@@ -22,7 +22,7 @@ from .benchmarks import aggregate_runs
 from .experiments import (PUBLIC_BACKBONE, load_protocol, run_experiment, run_name, recipe, privacy_utility_sweep,
                                reproduce)
 from .clip import ClipSpec, make_loader
-from .optimization import optimize_model
+from .optimization import optimize_model, EXPORTABLE
 from .audit import run_audit
 from .distributed import dist_env, launch, init_distributed, shutdown_distributed, is_rank0, group_device, WorkerFailed
 from .report import results_markdown, utility_rows, efficiency_rows, forms_table
@@ -238,6 +238,9 @@ def cmd_reproduce(args:argparse.Namespace) -> int:
 def cmd_export(args:argparse.Namespace) -> int:
     "Quantise and export a checkpoint; print the table of forms (accuracy, latency, size) measured in one run, and where they are."
     model, card = load_checkpoint(args.checkpoint)
+    if not isinstance(model, EXPORTABLE):
+        raise UserError(f"{card.get('name', args.checkpoint)} holds a {type(model).__name__}; prism export handles "
+                        f"{', '.join(c.__name__ for c in EXPORTABLE)}")
     try: check_publishable(card)
     except ValueError as e: raise UserError(str(e))
     if card.get("dataset") not in PROTOCOLS:
@@ -249,7 +252,8 @@ def cmd_export(args:argparse.Namespace) -> int:
     # int8 ranges fitted to private clips would be a release outside the guarantee: a private model is calibrated on public clips only
     private = card.get("epsilon") is not None
     calib = (data.public.X, data.public.y) if private else (xtr, ytr)
-    print(f"int8 calibration on {'public clips of ' + data.public.name if private else 'the training clips (the model is not private)'}")
+    if card["model"]["class"] == "StreamEnsemble": print("a late ensemble: its fp32 forms (TorchScript, ONNX), no int8 form")
+    else: print(f"int8 calibration on {'public clips of ' + data.public.name if private else 'the training clips (the model is not private)'}")
     res = optimize_model(model, make_loader(*calib, 64), make_loader(xte, yte, 64), model_name=Path(args.checkpoint).name,
                          out_dir=args.out, threads=args.threads, command=_command(args))
     print(forms_table(res["table"]).to_string(index=False))

@@ -12,13 +12,13 @@ import pandas as pd
 import torch
 from torch import nn
 from .io import atomic_write, write_json_atomic, stamp
-from .models import STGCN_PRISM, LSTMBaseline, GraphConv, predict, count_parameters
+from .models import STGCN_PRISM, LSTMBaseline, StreamEnsemble, GraphConv, predict, count_parameters
 from .benchmarks import measure_latency, throughput, model_size_bytes, classification_metrics
 
 # %% auto #0
-__all__ = ['optimize_stgcn_model', 'LinearGraphConv', 'PoolHead', 'STGCNCore', 'quantize_static_int8', 'lstm_as_torch',
-           'quantize_dynamic_lstm', 'int8_feature_error', 'export_torchscript', 'OnnxModel', 'export_onnx',
-           'op_profile', 'optimize_model']
+__all__ = ['EXPORTABLE', 'optimize_stgcn_model', 'LinearGraphConv', 'PoolHead', 'STGCNCore', 'quantize_static_int8',
+           'lstm_as_torch', 'quantize_dynamic_lstm', 'int8_feature_error', 'export_torchscript', 'OnnxModel',
+           'export_onnx', 'op_profile', 'optimize_model']
 
 # %% ../nbs/07_optimization.ipynb #0c8b6f24
 class LinearGraphConv(nn.Module):
@@ -240,6 +240,7 @@ def _forms(model:nn.Module, calibration_data, example, d:Path) -> dict:
         forms["int8 (FX static, fp32 pooling and head)"] = (None, export_torchscript(qh, example, d / "int8_fx_fp32head_torchscript.pt", atol=float("inf")), "int8 blocks, features averaged and classified in fp32")
         q7 = quantize_static_int8(model, calibration_data, reduce_range=True)
         forms["int8 (FX static, 7-bit activations)"] = (None, export_torchscript(q7, example, d / "int8_fx_7bit_torchscript.pt", atol=float("inf")), "the x86 default qconfig (reduce_range)")
+    # a late ensemble (StreamEnsemble) keeps the fp32 forms: its int8 form would quantise every member on its own channels
     elif isinstance(model, LSTMBaseline):
         forms["fp32 nn.LSTM"] = (None, export_torchscript(lstm_as_torch(model), example, d / "fp32_nnlstm_torchscript.pt"), "DPLSTM weights in the fused nn.LSTM: isolates the int8 gain")
         q = quantize_dynamic_lstm(model)
@@ -252,7 +253,9 @@ def _forms(model:nn.Module, calibration_data, example, d:Path) -> dict:
         else: out[name] = (torch.jit.load(str(art["path"])).eval(), art["path"], note + (f"; TorchScript file vs its source module: max |diff| {art['max_abs_diff']:.2g}" if np.isfinite(art["max_abs_diff"]) else ""))
     return out
 
-def optimize_model(model:nn.Module, # trained `STGCN_PRISM` or `LSTMBaseline`
+EXPORTABLE = (STGCN_PRISM, LSTMBaseline, StreamEnsemble)   # the models `optimize_model` exports
+
+def optimize_model(model:nn.Module, # trained `STGCN_PRISM`, `LSTMBaseline` or late ensemble (`StreamEnsemble`: fp32 forms only)
                    calibration_data, # clips for int8 calibration: training clips, or PUBLIC clips for a private model (tensor, array or loader)
                    test_loader:Iterable, # (x, y) test batches for accuracy
                    model_name:str="stgcn", # folder name of the artefacts
@@ -265,8 +268,8 @@ def optimize_model(model:nn.Module, # trained `STGCN_PRISM` or `LSTMBaseline`
                    command:str|None=None, # command line to record
                   ) -> dict:
     "Quantise and export `model`, check every artefact, measure all forms in one run; return and write the table."
-    if not isinstance(model, (STGCN_PRISM, LSTMBaseline)):
-        raise TypeError(f"optimize_model handles STGCN_PRISM and LSTMBaseline, got {type(model).__name__}")
+    if not isinstance(model, EXPORTABLE):
+        raise TypeError(f"optimize_model handles {', '.join(c.__name__ for c in EXPORTABLE)}, got {type(model).__name__}")
     model = copy.deepcopy(model).eval()
     d = Path(out_dir) / model_name
     xs = [torch.as_tensor(b[0], dtype=torch.float32) for b in test_loader]

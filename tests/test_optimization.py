@@ -90,7 +90,7 @@ def test_optimize_table(setup, tmp_path):
     s = json.loads((tmp_path / "t" / "optimization.json").read_text())
     assert s["recommended"] in t.index and "command" in s and s["threads"] == 1
     assert (tmp_path / "t" / "table.csv").exists() and no_tmp(tmp_path)
-    with pytest.raises(TypeError, match="handles STGCN_PRISM and LSTMBaseline"):
+    with pytest.raises(TypeError, match="handles STGCN_PRISM, LSTMBaseline, StreamEnsemble, got Linear"):
         optimize_stgcn_model(torch.nn.Linear(2, 2), X, make_loader(X, y, 8), out_dir=tmp_path)
 
 
