@@ -227,7 +227,7 @@ def results_headline(results:str|Path="results", # the results folder
 # %% ../nbs/08b_report.ipynb #f0654bab
 def privacy_statement(results:str|Path="results", # the results folder
                      ) -> str:
-    "What the epsilons mean, read from results/: unit, neighbouring relation, person-level guarantee, release ledgers and the deployable models."
+    "What the epsilons mean, read from results/: unit, neighbouring relation, person-level guarantee, release ledgers, the deployable models and the non-private video model."
     R = Path(results)
     lines = [f"- **Unit and neighbours.** Every epsilon above is per {PRIVACY_UNITS['clip']}; neighbouring datasets: {NEIGHBOURING}."]
     # the most clips one UTD-MHAD training subject has, as the runs' own ledgers recorded it
@@ -250,6 +250,12 @@ def privacy_statement(results:str|Path="results", # the results folder
         lines.append(f"- **Deployable private model `{f.stem}`** ({ch['kind']}, chosen on validation among {', '.join(ch['scores'])}; "
                      f"test accuracy {100 * c['accuracy']:.1f}%): its own epsilon {c['ledger']['epsilon_prv']:.3g}; total of its deployment "
                      f"ledger {d['epsilon']:.3g} ({d['text']}).{since}")
+    for f in sorted((R / "zoo").glob("*.json")):   # the video model in use (one it replaced names its successor)
+        c = _read(f)
+        if c.get("role") != "video" or c.get("superseded_by"): continue
+        v = c["validation"]
+        lines.append(f"- **Video model `{f.stem}`** ({v['chosen']}, chosen on validation among {', '.join(v['scores'])}; test accuracy "
+                     f"{100 * c['accuracy']:.1f}%): **not private**, trained without DP on {c['dataset']}'s training clips, which it does not protect.")
     return "\n".join(lines)
 
 # %% ../nbs/08b_report.ipynb #1d2d0f04
