@@ -3,7 +3,8 @@ measured without any training.
 
 Reads the zoo's first video model (results/zoo/jhmdb_nodp_lstm3d: an LSTM on 3-D clips chosen on a validation split of
 JHMDB's training side by source video; the 2-D, mirrored configuration this analysis led to replaced it as
-results/zoo/jhmdb_nodp, and it stays published, its card naming its successor), rebuilds that validation split as bench/video_model.py made it (`prism.experiments.validation_protocol`,
+results/zoo/jhmdb_nodp, and it stays published, its card naming its successor), rebuilds that validation split as
+bench/video_model.py made it (`prism.experiments.validation_protocol`,
 frac 0.2, seed 0), checks that the model scores its card's validation accuracy there and its card's test predictions on
 the test side, and runs it once over both (inference only). For every clip it measures, without labels:
 

@@ -228,7 +228,7 @@ def op_profile(model:Callable, # model or callable
 
 # %% ../nbs/07_optimization.ipynb #ab974951
 def _forms(model:nn.Module, calibration_data, example, d:Path) -> dict:
-    "name -> (callable, artefact path or None, note) for every form that applies to `model`."
+    "name -> (callable, artefact path or None, note) for every form that applies to `model` (a late ensemble: the fp32 ones)."
     forms = {"fp32": (model, None, "eager PyTorch")}
     forms["fp32 TorchScript"] = (None, export_torchscript(model, example, d / "fp32_torchscript.pt"), "")
     if isinstance(model, STGCN_PRISM):
@@ -240,7 +240,6 @@ def _forms(model:nn.Module, calibration_data, example, d:Path) -> dict:
         forms["int8 (FX static, fp32 pooling and head)"] = (None, export_torchscript(qh, example, d / "int8_fx_fp32head_torchscript.pt", atol=float("inf")), "int8 blocks, features averaged and classified in fp32")
         q7 = quantize_static_int8(model, calibration_data, reduce_range=True)
         forms["int8 (FX static, 7-bit activations)"] = (None, export_torchscript(q7, example, d / "int8_fx_7bit_torchscript.pt", atol=float("inf")), "the x86 default qconfig (reduce_range)")
-    # a late ensemble (StreamEnsemble) keeps the fp32 forms: its int8 form would quantise every member on its own channels
     elif isinstance(model, LSTMBaseline):
         forms["fp32 nn.LSTM"] = (None, export_torchscript(lstm_as_torch(model), example, d / "fp32_nnlstm_torchscript.pt"), "DPLSTM weights in the fused nn.LSTM: isolates the int8 gain")
         q = quantize_dynamic_lstm(model)
